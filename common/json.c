@@ -1,0 +1,435 @@
+/* json.c - the al_json document model and its writer (contracts in json.h). */
+#include "json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static al_json *new_node(al_json_type type)
+{
+    al_json *v = calloc(1, sizeof *v);
+    if (v)
+        v->type = type;
+    return v;
+}
+
+al_json *al_json_null(void) { return new_node(AL_JSON_NULL); }
+
+al_json *al_json_bool(int value)
+{
+    al_json *v = new_node(AL_JSON_BOOL);
+    if (v)
+        v->u.boolean = value != 0;
+    return v;
+}
+
+al_json *al_json_int(int64_t value)
+{
+    al_json *v = new_node(AL_JSON_INT);
+    if (v)
+        v->u.integer = value;
+    return v;
+}
+
+al_json *al_json_string(const char *s)
+{
+    return s ? al_json_string_len(s, strlen(s)) : al_json_null();
+}
+
+/* The copy is NUL-terminated beyond len, so al_json_get_str() can hand it out. */
+al_json *al_json_string_len(const char *s, size_t len)
+{
+    if (!s)
+        return al_json_null();
+    if (len == SIZE_MAX)
+        return NULL;
+    al_json *v = new_node(AL_JSON_STRING);
+    if (!v)
+        return NULL;
+    v->u.string.bytes = malloc(len + 1);
+    if (!v->u.string.bytes) {
+        free(v);
+        return NULL;
+    }
+    memcpy(v->u.string.bytes, s, len);
+    v->u.string.bytes[len] = '\0';
+    v->u.string.len = len;
+    return v;
+}
+
+al_json *al_json_array(void) { return new_node(AL_JSON_ARRAY); }
+al_json *al_json_object(void) { return new_node(AL_JSON_OBJECT); }
+
+/* Ensures room for one more element in *items (n used, *cap allocated);
+ * returns 0, or -1 on OOM with *items and *cap unchanged. */
+static int reserve(void **items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    if (ncap < *cap || ncap > SIZE_MAX / size)
+        return -1;
+    void *p = realloc(*items, ncap * size);
+    if (!p)
+        return -1;
+    *items = p;
+    *cap = ncap;
+    return 0;
+}
+
+int al_json_append(al_json *array, al_json *value)
+{
+    if (!array || array->type != AL_JSON_ARRAY || !value)
+        goto fail;
+    void *items = array->u.array.items;
+    if (reserve(&items, array->u.array.len, &array->u.array.cap, sizeof(al_json *)) < 0)
+        goto fail;
+    array->u.array.items = items;
+    array->u.array.items[array->u.array.len++] = value;
+    return 0;
+fail:
+    al_json_free(value);
+    return -1;
+}
+
+static long find_key(const al_json *object, const char *key)
+{
+    for (size_t i = 0; i < object->u.object.len; i++)
+        if (strcmp(object->u.object.keys[i], key) == 0)
+            return (long)i;
+    return -1;
+}
+
+int al_json_set(al_json *object, const char *key, al_json *value)
+{
+    if (!object || object->type != AL_JSON_OBJECT || !key || !value)
+        goto fail;
+    long at = find_key(object, key);
+    if (at >= 0) {
+        if (object->u.object.values[at] != value)
+            al_json_free(object->u.object.values[at]);
+        object->u.object.values[at] = value;
+        return 0;
+    }
+    size_t n = object->u.object.len;
+    char *k = strdup(key);
+    if (!k)
+        goto fail;
+    /* keys and values share cap: grow keys into a copy of it, then values. */
+    size_t kcap = object->u.object.cap;
+    void *keys = object->u.object.keys, *values = object->u.object.values;
+    if (reserve(&keys, n, &kcap, sizeof(char *)) < 0) {
+        free(k);
+        goto fail;
+    }
+    object->u.object.keys = keys;     /* may be larger than cap says: harmless */
+    if (reserve(&values, n, &object->u.object.cap, sizeof(al_json *)) < 0) {
+        free(k);
+        goto fail;
+    }
+    object->u.object.values = values;
+    object->u.object.keys[n] = k;
+    object->u.object.values[n] = value;
+    object->u.object.len = n + 1;
+    return 0;
+fail:
+    al_json_free(value);
+    return -1;
+}
+
+int al_json_set_str(al_json *object, const char *key, const char *s)
+{
+    return al_json_set(object, key, al_json_string(s));
+}
+
+int al_json_set_int(al_json *object, const char *key, int64_t value)
+{
+    return al_json_set(object, key, al_json_int(value));
+}
+
+al_json *al_json_get(const al_json *object, const char *key)
+{
+    if (!object || object->type != AL_JSON_OBJECT || !key)
+        return NULL;
+    long at = find_key(object, key);
+    return at >= 0 ? object->u.object.values[at] : NULL;
+}
+
+const char *al_json_get_str(const al_json *object, const char *key)
+{
+    const al_json *v = al_json_get(object, key);
+    return v && v->type == AL_JSON_STRING ? v->u.string.bytes : NULL;
+}
+
+int64_t al_json_get_int(const al_json *object, const char *key, int64_t dflt)
+{
+    const al_json *v = al_json_get(object, key);
+    return v && v->type == AL_JSON_INT ? v->u.integer : dflt;
+}
+
+size_t al_json_len(const al_json *v)
+{
+    if (!v)
+        return 0;
+    if (v->type == AL_JSON_ARRAY)
+        return v->u.array.len;
+    if (v->type == AL_JSON_OBJECT)
+        return v->u.object.len;
+    return 0;
+}
+
+al_json *al_json_at(const al_json *array, size_t i)
+{
+    if (!array || array->type != AL_JSON_ARRAY || i >= array->u.array.len)
+        return NULL;
+    return array->u.array.items[i];
+}
+
+al_json *al_json_copy(const al_json *v)
+{
+    if (!v)
+        return NULL;
+    al_json *c = NULL;
+    switch (v->type) {
+    case AL_JSON_NULL: return al_json_null();
+    case AL_JSON_BOOL: return al_json_bool(v->u.boolean);
+    case AL_JSON_INT: return al_json_int(v->u.integer);
+    case AL_JSON_STRING: return al_json_string_len(v->u.string.bytes, v->u.string.len);
+    case AL_JSON_ARRAY:
+        if (!(c = al_json_array()))
+            return NULL;
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            al_json *item = al_json_copy(v->u.array.items[i]);
+            if (!item || al_json_append(c, item) < 0)
+                goto oom;
+        }
+        return c;
+    case AL_JSON_OBJECT:
+        if (!(c = al_json_object()))
+            return NULL;
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            al_json *item = al_json_copy(v->u.object.values[i]);
+            if (!item || al_json_set(c, v->u.object.keys[i], item) < 0)
+                goto oom;
+        }
+        return c;
+    }
+    return NULL;
+oom:
+    al_json_free(c);
+    return NULL;
+}
+
+void al_json_free(al_json *v)
+{
+    if (!v)
+        return;
+    switch (v->type) {
+    case AL_JSON_STRING:
+        free(v->u.string.bytes);
+        break;
+    case AL_JSON_ARRAY:
+        for (size_t i = 0; i < v->u.array.len; i++)
+            al_json_free(v->u.array.items[i]);
+        free(v->u.array.items);
+        break;
+    case AL_JSON_OBJECT:
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            free(v->u.object.keys[i]);
+            al_json_free(v->u.object.values[i]);
+        }
+        free(v->u.object.keys);
+        free(v->u.object.values);
+        break;
+    default:
+        break;
+    }
+    free(v);
+}
+
+/* ---- writer ---- */
+
+/* Output state; err is sticky so callers check it once at the end. */
+typedef struct {
+    FILE *f;
+    int indent;
+    int err;
+} writer;
+
+static void put(writer *w, const char *s, size_t n)
+{
+    if (!w->err && n && fwrite(s, 1, n, w->f) != n)
+        w->err = 1;
+}
+
+static void puts_(writer *w, const char *s) { put(w, s, strlen(s)); }
+
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 when it is not
+ * one; *bad then gets the length of its maximal valid prefix (at least 1),
+ * which becomes a single U+FFFD (the Unicode "maximal subpart" practice). */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;   /* range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0) lo = 0xA0;      /* overlong */
+        if (c == 0xED) hi = 0x9F;      /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0) lo = 0x90;      /* overlong */
+        if (c == 0xF4) hi = 0x8F;      /* beyond U+10FFFF */
+    } else {
+        *bad = 1;                      /* stray continuation, C0, C1, F5..FF */
+        return 0;
+    }
+    size_t i = 1;
+    for (; i < need && i < n; i++) {
+        unsigned char b = s[i];
+        if (i == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
+            break;
+    }
+    if (i == need)
+        return need;
+    *bad = i;
+    return 0;
+}
+
+static void write_string(writer *w, const char *bytes, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)bytes;
+    size_t run = 0;                    /* bytes at s[i - run .. i) pass through */
+    put(w, "\"", 1);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        const char *esc = NULL;
+        char buf[8];
+        size_t adv = 1;
+        if (c >= 0x80) {
+            size_t bad = 0, ok = utf8_seq(s + i, len - i, &bad);
+            if (ok) {
+                run += ok;
+                i += ok;
+                continue;
+            }
+            esc = "\xEF\xBF\xBD";
+            adv = bad;
+        } else if (c == '"') esc = "\\\"";
+        else if (c == '\\') esc = "\\\\";
+        else if (c == '\n') esc = "\\n";
+        else if (c == '\t') esc = "\\t";
+        else if (c == '\r') esc = "\\r";
+        else if (c == '\b') esc = "\\b";
+        else if (c == '\f') esc = "\\f";
+        else if (c < 0x20 || c == 0x7f) {
+            snprintf(buf, sizeof buf, "\\u%04x", c);
+            esc = buf;
+        } else {
+            run++;
+            i++;
+            continue;
+        }
+        put(w, (const char *)s + i - run, run);
+        run = 0;
+        puts_(w, esc);
+        i += adv;
+    }
+    put(w, (const char *)s + len - run, run);
+    put(w, "\"", 1);
+}
+
+static void newline(writer *w, int depth)
+{
+    static const char spaces[] = "                                ";
+    if (w->indent < 0)
+        return;
+    put(w, "\n", 1);
+    for (size_t left = (size_t)w->indent * (size_t)depth; left && !w->err;) {
+        size_t n = left < sizeof spaces - 1 ? left : sizeof spaces - 1;
+        put(w, spaces, n);
+        left -= n;
+    }
+}
+
+static void write_value(writer *w, const al_json *v, int depth)
+{
+    char buf[32];
+    if (!v) {
+        puts_(w, "null");
+        return;
+    }
+    switch (v->type) {
+    case AL_JSON_NULL: puts_(w, "null"); break;
+    case AL_JSON_BOOL: puts_(w, v->u.boolean ? "true" : "false"); break;
+    case AL_JSON_INT:
+        snprintf(buf, sizeof buf, "%" PRId64, v->u.integer);
+        puts_(w, buf);
+        break;
+    case AL_JSON_STRING: write_string(w, v->u.string.bytes, v->u.string.len); break;
+    case AL_JSON_ARRAY:
+        put(w, "[", 1);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (i)
+                put(w, ",", 1);
+            newline(w, depth + 1);
+            write_value(w, v->u.array.items[i], depth + 1);
+        }
+        if (v->u.array.len)
+            newline(w, depth);
+        put(w, "]", 1);
+        break;
+    case AL_JSON_OBJECT:
+        put(w, "{", 1);
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            if (i)
+                put(w, ",", 1);
+            newline(w, depth + 1);
+            const char *k = v->u.object.keys[i];
+            write_string(w, k, strlen(k));
+            puts_(w, w->indent < 0 ? ":" : ": ");
+            write_value(w, v->u.object.values[i], depth + 1);
+        }
+        if (v->u.object.len)
+            newline(w, depth);
+        put(w, "}", 1);
+        break;
+    }
+}
+
+/* Writes no trailing newline.  A NULL v is written as null. */
+int al_json_write(const al_json *v, FILE *out, int indent)
+{
+    if (!out) {
+        errno = EINVAL;
+        return -1;
+    }
+    writer w = { out, indent, 0 };
+    int saved = errno;
+    errno = 0;
+    write_value(&w, v, 0);
+    if (w.err) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    errno = saved;
+    return 0;
+}
+
+char *al_json_dumps(const al_json *v, int indent)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    int rc = al_json_write(v, f, indent);
+    if (fclose(f) != 0 || rc < 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

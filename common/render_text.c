@@ -1,0 +1,372 @@
+/* render_text.c - renders findings and the summary as sanitizer-style text
+ * with Python-traceback stacks (contracts in render_text.h). */
+#include "render_text.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* Output state; err is sticky so callers check it once at the end. */
+typedef struct {
+    FILE *f;
+    long pid;
+    int err;
+} out_t;
+
+static void raw(out_t *o, const char *s, size_t n)
+{
+    if (!o->err && n && fwrite(s, 1, n, o->f) != n)
+        o->err = 1;
+}
+
+static void text(out_t *o, const char *s) { raw(o, s, strlen(s)); }
+
+static void fmt(out_t *o, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void fmt(out_t *o, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    if (!o->err && vfprintf(o->f, format, ap) < 0)
+        o->err = 1;
+    va_end(ap);
+}
+
+/* Writes s[0..n) with control characters as \xNN. */
+static void safe(out_t *o, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            raw(o, s + start, i - start);
+            fmt(o, "\\x%02x", c);
+            start = i + 1;
+        }
+    }
+    raw(o, s + start, n - start);
+}
+
+/* Writes a scalar value: a string safely, an integer in decimal, else "?". */
+static void value(out_t *o, const al_json *v)
+{
+    if (v && v->type == AL_JSON_STRING)
+        safe(o, v->u.string.bytes, v->u.string.len);
+    else if (v && v->type == AL_JSON_INT)
+        fmt(o, "%" PRId64, v->u.integer);
+    else
+        text(o, "?");
+}
+
+static void field(out_t *o, const al_json *obj, const char *key)
+{
+    value(o, al_json_get(obj, key));
+}
+
+/* Starts a line: the prefix, then indent spaces. */
+static void begin(out_t *o, int indent)
+{
+    if (o->pid < 0)
+        text(o, "==asyncleak== ");
+    else
+        fmt(o, "==%ld== ", o->pid);
+    fmt(o, "%*s", indent, "");
+}
+
+static void end(out_t *o) { raw(o, "\n", 1); }
+
+static int finish(out_t *o)
+{
+    if (!o->err && fflush(o->f) != 0)
+        o->err = 1;
+    return o->err ? -1 : 0;
+}
+
+/* Borrowed child of the given type, or NULL. */
+static const al_json *get_typed(const al_json *obj, const char *key, al_json_type type)
+{
+    const al_json *v = al_json_get(obj, key);
+    return v && v->type == type ? v : NULL;
+}
+
+int al_frame_is_asyncio_internal(const char *file)
+{
+    if (!file)
+        return 0;
+    const char *base = strrchr(file, '/');
+    if (!base)
+        return 0;
+    size_t blen = strlen(base + 1);
+    if (blen < 4 || strcmp(base + 1 + blen - 3, ".py") != 0)
+        return 0;
+    const char *dir = base;            /* the component before base is [dir, base) */
+    while (dir > file && dir[-1] != '/')
+        dir--;
+    return base - dir == 7 && memcmp(dir, "asyncio", 7) == 0;
+}
+
+static const struct { const char *kind, *message; } default_messages[] = {
+    { "pending_task", "was still pending when its event loop closed" },
+    { "orphaned_task", "was still running when asyncio.run() finished; the runner cancelled it" },
+    { "destroyed_pending_task", "was destroyed while pending" },
+    { "unretrieved_exception", "failed and its exception was never retrieved" },
+    { "swallowed_cancel", "swallowed a cancellation and went on running" },
+    { "shutdown_hang", "shutdown is stuck waiting for tasks" },
+    { "unclosed_resource", "was never closed" },
+    { "closed_while_in_use", "was closed while tasks still used it" },
+    { "signal_exit", "the process was terminated by a signal while work was in flight" },
+};
+
+static const char *default_message(const char *kind, const char *when)
+{
+    if (!kind)
+        return "finding";
+    if (strcmp(kind, "pending_task") == 0 && when && strcmp(when, "exit") == 0)
+        return "was still pending at exit (its event loop was never closed)";
+    for (size_t i = 0; i < sizeof default_messages / sizeof default_messages[0]; i++)
+        if (strcmp(kind, default_messages[i].kind) == 0)
+            return default_messages[i].message;
+    return "finding";
+}
+
+/* "'NAME' (coroutine CORO)" of a task object (NULL gives "'?' (coroutine ?)"). */
+static void task_ident(out_t *o, const al_json *task)
+{
+    text(o, "'");
+    field(o, task, "name");
+    text(o, "' (coroutine ");
+    field(o, task, "coro");
+    text(o, ")");
+}
+
+static void frame_line(out_t *o, const al_json *frame, int indent)
+{
+    begin(o, indent);
+    text(o, "File \"");
+    field(o, frame, "file");
+    text(o, "\", line ");
+    field(o, frame, "line");
+    text(o, ", in ");
+    field(o, frame, "function");
+    end(o);
+}
+
+static int frame_is_internal(const al_json *frame)
+{
+    return al_frame_is_asyncio_internal(al_json_get_str(frame, "file"));
+}
+
+static void native_line(out_t *o, const al_json *nf, int indent)
+{
+    begin(o, indent);
+    field(o, nf, "ip");
+    text(o, "  ");
+    field(o, nf, "symbol");
+    const al_json *obj = get_typed(nf, "object", AL_JSON_STRING);
+    if (obj) {
+        text(o, "  (");
+        value(o, obj);
+        text(o, ")");
+    }
+    const al_json *file = get_typed(nf, "file", AL_JSON_STRING);
+    if (file) {
+        text(o, " at ");
+        value(o, file);
+        if (get_typed(nf, "line", AL_JSON_INT)) {
+            text(o, ":");
+            field(o, nf, "line");
+        }
+    }
+    end(o);
+}
+
+/* One stack section: a title line at indent, frames outermost first at
+ * indent + 2 with runs of asyncio frames folded (never the innermost), then
+ * native frames.  Nothing when the stack holds no frame.  times > 1 is
+ * written after the title. */
+static void stack_section(out_t *o, const al_json *stack, const char *title,
+                          int64_t times, int indent)
+{
+    const al_json *frames = get_typed(stack, "frames", AL_JSON_ARRAY);
+    const al_json *native = get_typed(stack, "native", AL_JSON_ARRAY);
+    size_t nf = al_json_len(frames), nn = al_json_len(native);
+    if (nf == 0 && nn == 0)
+        return;
+    begin(o, indent);
+    text(o, title);
+    if (times > 1)
+        fmt(o, " (%" PRId64 " times)", times);
+    text(o, " (most recent call last):");
+    end(o);
+    const al_json *truncated = get_typed(stack, "truncated", AL_JSON_BOOL);
+    if (truncated && truncated->u.boolean) {
+        begin(o, indent + 2);
+        text(o, "[older frames cut at stack_depth]");
+        end(o);
+    }
+    for (size_t i = 0; i < nf; i++) {
+        size_t run = 0;
+        while (i + run + 1 < nf && frame_is_internal(al_json_at(frames, i + run)))
+            run++;
+        if (run) {
+            begin(o, indent + 2);
+            fmt(o, "[%zu asyncio frame%s]", run, run == 1 ? "" : "s");
+            end(o);
+            i += run - 1;
+            continue;
+        }
+        frame_line(o, al_json_at(frames, i), indent + 2);
+    }
+    if (nn) {
+        begin(o, indent);
+        text(o, "Native (most recent call last):");
+        end(o);
+        for (size_t i = 0; i < nn; i++)
+            native_line(o, al_json_at(native, i), indent + 2);
+    }
+}
+
+/* The stacks and creator of a task finding or of one entry of "tasks". */
+static void task_sections(out_t *o, const al_json *obj, int indent)
+{
+    stack_section(o, get_typed(obj, "origin", AL_JSON_OBJECT), "Created at", 0, indent);
+    stack_section(o, get_typed(obj, "suspended_at", AL_JSON_OBJECT), "Suspended at", 0, indent);
+    const al_json *cancel = get_typed(obj, "cancel", AL_JSON_OBJECT);
+    stack_section(o, get_typed(cancel, "origin", AL_JSON_OBJECT), "Cancelled at",
+                  al_json_get_int(cancel, "requested", 0), indent);
+    stack_section(o, get_typed(obj, "closed_at", AL_JSON_OBJECT), "Closed at", 0, indent);
+    const al_json *creator = get_typed(obj, "created_by", AL_JSON_OBJECT);
+    if (creator) {
+        begin(o, indent);
+        text(o, "Created by task ");
+        task_ident(o, creator);
+        end(o);
+    }
+}
+
+static void header(out_t *o, const al_json *finding)
+{
+    const al_json *task = get_typed(finding, "task", AL_JSON_OBJECT);
+    const al_json *resource = get_typed(finding, "resource", AL_JSON_OBJECT);
+    const al_json *message = get_typed(finding, "message", AL_JSON_STRING);
+    begin(o, 0);
+    text(o, "asyncleak: ");
+    field(o, finding, "kind");
+    text(o, ": ");
+    if (task) {
+        text(o, "task ");
+        task_ident(o, task);
+        text(o, " ");
+    } else if (resource) {
+        text(o, "resource ");
+        field(o, resource, "type");
+        text(o, " ");
+    }
+    if (message)
+        value(o, message);
+    else
+        text(o, default_message(al_json_get_str(finding, "kind"),
+                                al_json_get_str(finding, "when")));
+    end(o);
+}
+
+int al_render_finding(FILE *out, const al_json *finding, long pid)
+{
+    if (!out)
+        return -1;
+    out_t o = { out, pid, 0 };
+    header(&o, finding);
+
+    const al_json *exc = get_typed(finding, "exception", AL_JSON_OBJECT);
+    if (exc) {
+        const al_json *msg = get_typed(exc, "message", AL_JSON_STRING);
+        begin(&o, 2);
+        text(&o, "Exception: ");
+        field(&o, exc, "type");
+        if (msg && msg->u.string.len) {
+            text(&o, ": ");
+            value(&o, msg);
+        }
+        end(&o);
+    }
+    const al_json *said = get_typed(finding, "asyncio_message", AL_JSON_STRING);
+    if (said) {
+        begin(&o, 2);
+        text(&o, "asyncio said: \"");
+        value(&o, said);
+        text(&o, "\"");
+        end(&o);
+    }
+    const al_json *late = get_typed(finding, "spawned_during_shutdown", AL_JSON_BOOL);
+    if (late && late->u.boolean) {
+        begin(&o, 2);
+        text(&o, "(created during shutdown, after asyncio.run() had collected the tasks to cancel)");
+        end(&o);
+    }
+
+    task_sections(&o, finding, 2);
+
+    const al_json *tasks = get_typed(finding, "tasks", AL_JSON_ARRAY);
+    for (size_t i = 0; i < al_json_len(tasks); i++) {
+        const al_json *entry = al_json_at(tasks, i);
+        const al_json *task = get_typed(entry, "task", AL_JSON_OBJECT);
+        begin(&o, 2);
+        text(&o, "Task ");
+        task_ident(&o, task);
+        text(&o, ", ");
+        field(&o, task, "state");
+        text(&o, ":");
+        end(&o);
+        task_sections(&o, entry, 4);
+    }
+
+    if (o.pid < 0)
+        text(&o, "==asyncleak==\n");
+    else
+        fmt(&o, "==%ld==\n", o.pid);
+    return finish(&o);
+}
+
+/* Sum of the positive integer values of an object (0 for NULL). */
+static int64_t total(const al_json *counts)
+{
+    int64_t sum = 0;
+    if (!counts || counts->type != AL_JSON_OBJECT)
+        return 0;
+    for (size_t i = 0; i < counts->u.object.len; i++) {
+        const al_json *v = counts->u.object.values[i];
+        if (v && v->type == AL_JSON_INT && v->u.integer > 0 && sum <= INT64_MAX - v->u.integer)
+            sum += v->u.integer;
+    }
+    return sum;
+}
+
+int al_render_summary(FILE *out, const al_json *summary, const al_json *dropped, long pid)
+{
+    if (!out)
+        return -1;
+    out_t o = { out, pid, 0 };
+    int64_t n = total(summary);
+    if (n > 0) {
+        begin(&o, 0);
+        fmt(&o, "SUMMARY: asyncleak: %" PRId64 " finding%s (", n, n == 1 ? "" : "s");
+        const char *sep = "";
+        for (size_t i = 0; i < summary->u.object.len; i++) {
+            const al_json *v = summary->u.object.values[i];
+            if (!v || v->type != AL_JSON_INT || v->u.integer <= 0)
+                continue;
+            fmt(&o, "%s%" PRId64 " ", sep, v->u.integer);
+            safe(&o, summary->u.object.keys[i], strlen(summary->u.object.keys[i]));
+            sep = ", ";
+        }
+        text(&o, ")");
+        end(&o);
+    }
+    int64_t d = total(dropped);
+    if (d > 0) {
+        begin(&o, 0);
+        fmt(&o, "(%" PRId64 " more finding%s counted but not listed: max_findings reached)",
+            d, d == 1 ? " was" : "s were");
+        end(&o);
+    }
+    return finish(&o);
+}

@@ -1,0 +1,35 @@
+/* render_text.h - the one text renderer of findings, shared by the preload and
+ * the reporter (format: DESIGN.md section 8, fields: docs/json-report.md).
+ *
+ * Every line is prefixed "==PID== " ("==asyncleak== " when pid < 0).  Missing
+ * or wrongly typed fields never crash: what is there is rendered and unknown
+ * values print as "?".  Strings are written as their bytes except control
+ * characters (< 0x20, 0x7f), which become \xNN so a report cannot drive the
+ * terminal.  The functions flush out; nothing here is async-signal-safe.
+ */
+#ifndef AL_RENDER_TEXT_H
+#define AL_RENDER_TEXT_H
+
+#include <stdio.h>
+
+#include "json.h"
+
+/* Renders one finding (an al_json object shaped as docs/json-report.md says)
+ * as text, ending with an empty prefixed line.  Returns 0, or -1 on a write
+ * error. */
+int al_render_finding(FILE *out, const al_json *finding, long pid);
+
+/* The closing line:
+ *   "==PID== SUMMARY: asyncleak: 3 findings (2 pending_task, 1 orphaned_task)"
+ * with kinds in the order of the summary object (kinds counted 0 left out);
+ * no line when summary is NULL or counts nothing.  When dropped (object
+ * kind->count, may be NULL) counts something, a further line
+ *   "==PID== (N more findings were counted but not listed: max_findings reached)"
+ * follows.  Returns 0, or -1 on a write error. */
+int al_render_summary(FILE *out, const al_json *summary, const al_json *dropped, long pid);
+
+/* True when file lies directly in a directory named "asyncio" and ends in
+ * ".py" (e.g. /usr/lib/python3.11/asyncio/tasks.py); false for NULL. */
+int al_frame_is_asyncio_internal(const char *file);
+
+#endif

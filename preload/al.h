@@ -1,0 +1,69 @@
+/* al.h - state and entry points shared by the preload's files.
+ *
+ * Data flows one way: hooks (hooks_*.c) record into the registry and stack
+ * tables; report points build findings (findings.c) and hand them to the
+ * writers (report.c).  Every function here needs the GIL unless it says so.
+ */
+#ifndef AL_AL_H
+#define AL_AL_H
+
+#include <signal.h>
+
+#include "json.h"
+#include "options.h"
+#include "registry.h"
+
+#define AL_HIDDEN __attribute__((visibility("hidden")))
+
+extern al_options al_opts;
+extern al_registry al_tasks;
+/* Set once the task hooks are in place; hooks do nothing while it is 0. */
+extern int al_active;
+/* Bumped in a forked child (async-signal-safe); al_check_fork() reacts. */
+extern volatile sig_atomic_t al_fork_generation;
+
+/* After a fork, forgets the parent's tasks and findings (the child reports
+ * only its own) and reopens the outputs for the new pid.  Cheap when nothing
+ * happened: call it at the top of report points and rare hooks. */
+void al_check_fork(void);
+
+/* One diagnostic line "asyncleak: ..." on stderr (not part of a report). */
+void al_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* report.c: findings of this process and their writers. */
+/* Takes ownership of finding; prints it as text right away. */
+void al_report_add(al_json *finding);
+/* Rewrites the JSON report (atomically) when findings were added since the
+ * last write, or always when force is set. */
+void al_report_commit(int force);
+/* At exit: final JSON, then the SUMMARY line when there were findings. */
+void al_report_exit(void);
+/* Number of findings so far (listed and dropped). */
+long al_report_count(void);
+/* Takes ownership of an object whose members (argv, python) go into the JSON. */
+void al_report_set_meta(al_json *meta);
+void al_report_reset(void);
+/* Calls _exit(exitcode) when findings exist and exitcode= was given. */
+void al_report_apply_exitcode(void);
+
+/* hooks_task.c */
+int al_tasks_install(void);
+/* 1 pending, 0 done, -1 unknown. */
+int al_task_is_pending(const void *task);
+/* A task finding {"kind", "when", "task", "origin", ...} for a live task. */
+al_json *al_task_finding(const al_task_rec *rec, const void *task,
+                         const char *kind, const char *when);
+/* Reports every still-pending task of loop (all loops when loop is NULL and
+ * only those whose loop is not closed, for exit) that was not reported yet.
+ * Returns how many were reported. */
+int al_report_pending_tasks(const void *loop, const char *kind, const char *when);
+/* Marks loop as shutting down (tasks it spawns from now on are flagged) or
+ * forgets it (loop closed). */
+void al_loop_shutdown_begin(const void *loop);
+void al_loop_shutdown_end(const void *loop);
+
+/* hooks_loop.c */
+int al_loop_install(void);
+int al_uvloop_install(void);
+
+#endif

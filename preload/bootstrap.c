@@ -1,0 +1,196 @@
+/* bootstrap.c - start-up: the constructor, the audit hook that installs the
+ * hooks when asyncio (or uvloop) is first imported, fork and exit handling.
+ *
+ * The constructor runs in every process the library is preloaded into.  In a
+ * process without CPython 3.8-3.13, or a setuid one, it returns at once and
+ * the library stays inert and silent.  Otherwise it parses the options and
+ * registers an audit hook (allowed before Py_Initialize).  Nothing is
+ * imported until the program itself imports asyncio: then, inside the hook,
+ * the tool imports asyncio first (guarded, exception state preserved),
+ * patches it, and the program's own import finds it in sys.modules.
+ */
+#include "al.h"
+#include "pyapi.h"
+#include "stacks.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+al_options al_opts;
+al_registry al_tasks;
+int al_active;
+volatile sig_atomic_t al_fork_generation;
+
+enum { TARGET_ASYNCIO = 1, TARGET_UVLOOP = 2 };
+static int g_installed;        /* TARGET_* bits done (or given up) */
+static int g_installing;       /* re-entrancy guard (GIL held) */
+static int g_refused;          /* free-threaded or otherwise unsupported */
+
+static void complain(void *ctx, const char *line)
+{
+    al_diag("%s", line + (strncmp(line, "asyncleak: ", 11) == 0 ? 11 : 0));
+}
+
+void al_check_fork(void)
+{
+    static sig_atomic_t seen;
+
+    if (seen == al_fork_generation)
+        return;
+    seen = al_fork_generation;
+    al_registry_free(&al_tasks);
+    al_registry_init(&al_tasks);
+    al_report_reset();
+}
+
+static void after_fork_child(void)
+{
+    al_fork_generation++;
+}
+
+/* Py_AtExit: the interpreter is gone; write the final report from our own data. */
+static void final_report(void)
+{
+    if (!al_active)
+        return;
+    al_report_exit();
+    al_report_apply_exitcode();
+}
+
+static void set_meta(void)
+{
+    al_json *meta = al_json_object();
+    al_json *argv = al_json_array();
+    PyObject *sys_argv = PySys_GetObject("argv");   /* borrowed */
+    Py_ssize_t i, n = sys_argv && PyList_Check(sys_argv) ? PyList_Size(sys_argv) : 0;
+
+    for (i = 0; i < n; i++) {
+        char *s = al_str_bytes(PyList_GetItem(sys_argv, i));
+        al_json_append(argv, al_json_string(s ? s : ""));
+        free(s);
+    }
+    al_json_set(meta, "argv", argv);
+    al_json_set_str(meta, "python", al_py.version);
+    al_report_set_meta(meta);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+}
+
+static int free_threaded(void)
+{
+    PyObject *flags = PySys_GetObject("abiflags");   /* borrowed */
+    const char *s = al_str_utf8(flags);
+    return s != NULL && strchr(s, 't') != NULL;
+}
+
+static void install_asyncio(void)
+{
+    PyObject *mod;
+
+    if (free_threaded()) {
+        g_refused = 1;
+        al_diag("free-threaded CPython builds are not supported yet; not tracking");
+        return;
+    }
+    mod = PyImport_ImportModule("asyncio");
+    if (mod == NULL) {
+        /* The program's own import will fail the same way and say why. */
+        PyErr_Clear();
+        g_installed &= ~TARGET_ASYNCIO;
+        return;
+    }
+    Py_DECREF(mod);
+    if (al_stacks_init() < 0)
+        al_diag("cannot walk Python frames on %s; origins will be empty", al_py.version);
+    if (al_tasks_install() < 0 || al_loop_install() < 0) {
+        al_diag("cannot hook asyncio on Python %s; not tracking", al_py.version);
+        return;
+    }
+    set_meta();
+    Py_AtExit(final_report);
+    al_active = 1;
+    if (al_opts.verbosity > 0)
+        al_diag("tracking asyncio tasks (Python %s, pid %ld)", al_py.version, (long)getpid());
+}
+
+static int module_loaded(const char *name)
+{
+    PyObject *modules = PyImport_GetModuleDict();   /* borrowed */
+    return modules != NULL && PyDict_GetItemString(modules, name) != NULL;
+}
+
+static void install(int target)
+{
+    al_exc_state exc;
+
+    g_installing = 1;
+    al_exc_save(&exc);
+    if (target == TARGET_ASYNCIO || !(g_installed & TARGET_ASYNCIO)) {
+        g_installed |= TARGET_ASYNCIO;
+        install_asyncio();
+    }
+    if (al_active && !(g_installed & TARGET_UVLOOP)
+        && (target == TARGET_UVLOOP || module_loaded("uvloop"))) {
+        PyObject *mod = PyImport_ImportModule("uvloop");
+        g_installed |= TARGET_UVLOOP;
+        if (mod == NULL)
+            g_installed &= ~TARGET_UVLOOP;
+        else if (al_uvloop_install() < 0)
+            al_diag("cannot hook uvloop; uvloop loops are not reported at close");
+        Py_XDECREF(mod);
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    al_exc_restore(&exc);
+    g_installing = 0;
+}
+
+static int audit_hook(const char *event, PyObject *args, void *data)
+{
+    PyObject *name;
+    int target;
+
+    /* Every audit event comes here (open, sys._getframe, ...): the first
+     * test must reject them for the cost of two compares. */
+    if (event[0] != 'i' || strcmp(event, "import") != 0)
+        return 0;
+    if (g_installing || g_refused || g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP))
+        return 0;
+    name = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
+    if (name == NULL || !PyUnicode_Check(name))
+        return 0;
+    if (PyUnicode_CompareWithASCIIString(name, "asyncio") == 0
+        || PyUnicode_CompareWithASCIIString(name, "_asyncio") == 0)
+        target = TARGET_ASYNCIO;
+    else if (PyUnicode_CompareWithASCIIString(name, "uvloop") == 0)
+        target = TARGET_UVLOOP;
+    else
+        return 0;
+    if ((g_installed & target) || !al_in_main_interpreter())
+        return 0;
+    install(target);
+    return 0;
+}
+
+__attribute__((constructor)) static void al_constructor(void)
+{
+    const char *spec;
+
+    if (!al_python_present() || getauxval(AT_SECURE) != 0)
+        return;
+    if (al_pyapi_init() < 0) {
+        if (getenv("ASYNCLEAK_OPTIONS") != NULL)
+            al_diag("Python %s is not supported (3.8-3.13); not tracking", al_py.version);
+        return;
+    }
+    al_options_defaults(&al_opts);
+    spec = getenv("ASYNCLEAK_OPTIONS");
+    al_options_parse(&al_opts, spec, complain, NULL);
+    al_registry_init(&al_tasks);
+    pthread_atfork(NULL, NULL, after_fork_child);
+    if (PySys_AddAuditHook(audit_hook, NULL) < 0)
+        al_diag("cannot add the audit hook; not tracking");
+}

@@ -1,0 +1,372 @@
+/* hooks_task.c - task spawn and destruction hooks, and task findings.
+ *
+ * Every task is an _asyncio.Task or a subclass.  Wrapping the type's tp_init
+ * catches create_task, ensure_future, gather, TaskGroup, Task(coro), eager
+ * tasks and uvloop; repointing the __init__ slot wrapper catches subclasses
+ * that call super().__init__.  The registry record is dropped in tp_dealloc
+ * (subclasses reach it through subtype_dealloc) before the memory is freed.
+ * Tasks stay exact instances of their class: nothing about them changes.
+ */
+#include "al.h"
+#include "pyapi.h"
+#include "stacks.h"
+#include "typeslots.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static PyObject *g_task_type;      /* _asyncio.Task */
+static PyObject *g_state_descr;    /* _asyncio.Future._state (getset) */
+static PyObject *g_loop_descr;     /* _asyncio.Future._loop (getset) */
+static PyObject *g_get_name;       /* _asyncio.Task.get_name (method) */
+static PyObject *g_get_coro;       /* _asyncio.Task.get_coro (method) */
+static PyObject *g_current_tasks;  /* _asyncio._current_tasks: {loop: task} */
+static PyObject *g_coro_type, *g_gen_type;
+static al_initproc g_orig_init;
+static al_destructor g_orig_dealloc;
+
+#define MAX_SHUTDOWN_LOOPS 16
+static const void *g_shutdown_loops[MAX_SHUTDOWN_LOOPS];
+static int g_nshutdown;
+
+static int loop_in_shutdown(const void *loop)
+{
+    int i;
+    for (i = 0; i < g_nshutdown; i++)
+        if (g_shutdown_loops[i] == loop)
+            return 1;
+    return 0;
+}
+
+void al_loop_shutdown_begin(const void *loop)
+{
+    if (!loop_in_shutdown(loop) && g_nshutdown < MAX_SHUTDOWN_LOOPS)
+        g_shutdown_loops[g_nshutdown++] = loop;
+}
+
+void al_loop_shutdown_end(const void *loop)
+{
+    int i;
+    for (i = 0; i < g_nshutdown; i++)
+        if (g_shutdown_loops[i] == loop) {
+            g_shutdown_loops[i] = g_shutdown_loops[--g_nshutdown];
+            return;
+        }
+}
+
+static void record(PyObject *task, uint32_t origin)
+{
+    al_task_rec rec = {0};
+    PyObject *loop = al_descr_get(g_loop_descr, task);
+
+    rec.task = task;
+    rec.loop = loop;      /* the task keeps its loop alive */
+    rec.origin = origin;
+    if (loop != NULL && g_current_tasks != NULL) {
+        PyObject *cur = PyDict_GetItem(g_current_tasks, loop);   /* borrowed */
+        const al_task_rec *c = cur && cur != task ? al_registry_get(&al_tasks, cur) : NULL;
+        if (c != NULL) {
+            rec.creator = cur;
+            rec.creator_serial = c->serial;
+        }
+    }
+    if (g_nshutdown > 0 && loop_in_shutdown(loop))
+        rec.flags |= AL_TASK_SPAWNED_IN_SHUTDOWN;
+    Py_XDECREF(loop);
+    al_registry_put(&al_tasks, &rec);
+}
+
+static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    uint32_t origin = 0;
+    int rc;
+
+    if (al_active) {
+        al_check_fork();
+        /* Captured before the original runs: an eager task (3.12+) starts
+         * executing its coroutine inside __init__. */
+        origin = al_stack_capture(al_opts.stack_depth);
+    }
+    rc = g_orig_init(self, args, kwargs);
+    if (rc == 0 && al_active)
+        record(self, origin);
+    return rc;
+}
+
+static void task_dealloc_hook(PyObject *self)
+{
+    if (al_tasks.count != 0)
+        al_registry_remove(&al_tasks, self);
+    g_orig_dealloc(self);
+}
+
+static PyObject *dict_item(PyObject *type, const char *name)
+{
+    PyObject *dict = al_type_dict(type);
+    PyObject *v = dict ? PyDict_GetItemString(dict, name) : NULL;
+    Py_XINCREF(v);
+    return v;
+}
+
+int al_tasks_install(void)
+{
+    PyObject *mod = NULL, *future_type = NULL, *types = NULL;
+    int rc = -1;
+
+    if (g_task_type != NULL)
+        return 0;
+    mod = PyImport_ImportModule("_asyncio");
+    if (mod == NULL)
+        goto out;
+    g_task_type = al_getattr(mod, "Task");
+    future_type = al_getattr(mod, "Future");
+    g_current_tasks = al_getattr(mod, "_current_tasks");
+    if (g_current_tasks != NULL && !PyDict_Check(g_current_tasks))
+        Py_CLEAR(g_current_tasks);
+    if (g_task_type == NULL || future_type == NULL || !PyType_Check(g_task_type))
+        goto out;
+    g_state_descr = dict_item(future_type, "_state");
+    g_loop_descr = dict_item(future_type, "_loop");
+    g_get_name = dict_item(g_task_type, "get_name");
+    g_get_coro = dict_item(g_task_type, "get_coro");
+    types = PyImport_ImportModule("types");
+    g_coro_type = al_getattr(types, "CoroutineType");
+    g_gen_type = al_getattr(types, "GeneratorType");
+    if (g_state_descr == NULL || g_loop_descr == NULL)
+        goto out;
+
+    g_orig_init = al_type_get_init(g_task_type);
+    g_orig_dealloc = al_type_get_dealloc(g_task_type);
+    if (g_orig_init == NULL || g_orig_dealloc == NULL)
+        goto out;
+    al_type_set_dealloc(g_task_type, task_dealloc_hook);
+    al_type_set_init(g_task_type, task_init_hook);
+    if (al_swap_slot_wrapper(g_task_type, "__init__", (void *)g_orig_init, (void *)task_init_hook) < 0 && al_opts.verbosity > 0)
+        al_diag("Task.__init__ is not the expected slot wrapper; subclasses calling super().__init__ are not tracked");
+    rc = 0;
+out:
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    Py_XDECREF(mod);
+    Py_XDECREF(future_type);
+    Py_XDECREF(types);
+    if (rc < 0)
+        Py_CLEAR(g_task_type);
+    return rc;
+}
+
+/* ---- describing tasks at report time (no program code is called) ---- */
+
+int al_task_is_pending(const void *task)
+{
+    PyObject *state = al_descr_get(g_state_descr, (PyObject *)task);
+    int r = -1;
+
+    if (state != NULL && PyUnicode_Check(state))
+        r = PyUnicode_CompareWithASCIIString(state, "PENDING") == 0;
+    Py_XDECREF(state);
+    return r;
+}
+
+static char *lowercase_state(PyObject *task)
+{
+    PyObject *state = al_descr_get(g_state_descr, task);
+    char *s = al_str_bytes(state), *p;
+
+    Py_XDECREF(state);
+    for (p = s; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return s;
+}
+
+static PyObject *call_descr(PyObject *descr, PyObject *self)
+{
+    PyObject *r;
+
+    if (descr == NULL)
+        return NULL;
+    r = PyObject_CallFunctionObjArgs(descr, self, NULL);
+    if (r == NULL)
+        PyErr_Clear();
+    return r;
+}
+
+static int is_builtin_coroutine(PyObject *obj)
+{
+    return obj != NULL && ((g_coro_type && (PyObject *)Py_TYPE(obj) == g_coro_type)
+                           || (g_gen_type && (PyObject *)Py_TYPE(obj) == g_gen_type));
+}
+
+/* Qualified name of a coroutine; its type's name for other awaitables. */
+static char *coro_name(PyObject *coro)
+{
+    PyObject *name;
+    char *r;
+
+    if (coro == NULL)
+        return NULL;
+    if (is_builtin_coroutine(coro))
+        name = al_getattr(coro, "__qualname__");
+    else
+        name = al_getattr((PyObject *)Py_TYPE(coro), "__qualname__");
+    r = al_str_bytes(name);
+    Py_XDECREF(name);
+    return r;
+}
+
+/* Where the coroutine chain of coro waits now, outermost coroutine first. */
+static al_json *await_chain(PyObject *coro)
+{
+    al_json *frames = al_json_array();
+    PyObject *obj = coro;
+    int depth;
+
+    Py_XINCREF(obj);
+    for (depth = 0; depth < 64 && is_builtin_coroutine(obj); depth++) {
+        int is_coro = (PyObject *)Py_TYPE(obj) == g_coro_type;
+        PyObject *frame = al_getattr(obj, is_coro ? "cr_frame" : "gi_frame");
+        PyObject *next = al_getattr(obj, is_coro ? "cr_await" : "gi_yieldfrom");
+        PyObject *code = frame && frame != Py_None ? al_getattr(frame, "f_code") : NULL;
+        PyObject *lineno = frame && frame != Py_None ? al_getattr(frame, "f_lineno") : NULL;
+
+        if (code != NULL)
+            al_json_append(frames, al_frame_json(code, lineno ? (int)PyLong_AsLong(lineno) : 0));
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        Py_XDECREF(code);
+        Py_XDECREF(lineno);
+        Py_XDECREF(frame);
+        Py_DECREF(obj);
+        obj = next;
+        if (code == NULL)
+            break;
+    }
+    Py_XDECREF(obj);
+    if (al_json_len(frames) == 0) {
+        al_json_free(frames);
+        return NULL;
+    }
+    return frames;
+}
+
+/* {"id", "name", "coro", "state"} of a live task. */
+static al_json *task_summary(uint64_t serial, PyObject *task, int with_state)
+{
+    al_json *t = al_json_object();
+    PyObject *name = call_descr(g_get_name, task);
+    PyObject *coro = call_descr(g_get_coro, task);
+    char *name_s = al_str_bytes(name), *coro_s = coro_name(coro);
+
+    al_json_set_int(t, "id", (int64_t)serial);
+    al_json_set_str(t, "name", name_s ? name_s : "?");
+    al_json_set_str(t, "coro", coro_s ? coro_s : "?");
+    if (with_state) {
+        char *state = lowercase_state(task);
+        al_json_set_str(t, "state", state ? state : "?");
+        free(state);
+    }
+    free(name_s);
+    free(coro_s);
+    Py_XDECREF(name);
+    Py_XDECREF(coro);
+    return t;
+}
+
+al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
+                         const char *kind, const char *when)
+{
+    PyObject *task = (PyObject *)task_ptr;
+    al_json *f = al_json_object();
+    al_json *chain;
+    PyObject *coro;
+    const al_task_rec *creator;
+
+    al_json_set_str(f, "kind", kind);
+    al_json_set_str(f, "when", when);
+    al_json_set(f, "task", task_summary(rec->serial, task, 1));
+    al_json_set(f, "origin", al_stack_resolve(rec->origin, 1));
+    coro = call_descr(g_get_coro, task);
+    chain = await_chain(coro);
+    Py_XDECREF(coro);
+    if (chain != NULL) {
+        al_json *st = al_json_object();
+        al_json_set(st, "frames", chain);
+        al_json_set(f, "suspended_at", st);
+    }
+    creator = rec->creator ? al_registry_get(&al_tasks, rec->creator) : NULL;
+    if (creator != NULL && creator->serial == rec->creator_serial)
+        al_json_set(f, "created_by", task_summary(creator->serial, (PyObject *)rec->creator, 0));
+    else if (rec->creator_serial != 0) {
+        al_json *c = al_json_object();
+        al_json_set_int(c, "id", (int64_t)rec->creator_serial);
+        al_json_set(f, "created_by", c);
+    }
+    if (rec->flags & AL_TASK_SPAWNED_IN_SHUTDOWN)
+        al_json_set(f, "spawned_during_shutdown", al_json_bool(1));
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return f;
+}
+
+/* ---- report points ---- */
+
+typedef struct { const void *loop; } select_ctx;
+
+static int unreported_of_loop(const al_task_rec *rec, void *ctx)
+{
+    const select_ctx *c = ctx;
+    return !(rec->flags & AL_TASK_REPORTED) && (c->loop == NULL || rec->loop == c->loop);
+}
+
+/* For exit: 1 when loop is closed (or cannot be asked), 0 when open. */
+static int loop_is_closed(const void *loop)
+{
+    PyObject *r = PyObject_CallMethod((PyObject *)loop, "is_closed", NULL);
+    int closed = 1;
+
+    if (r == NULL)
+        PyErr_Clear();
+    else
+        closed = PyObject_IsTrue(r) != 0;
+    Py_XDECREF(r);
+    return closed;
+}
+
+int al_report_pending_tasks(const void *loop, const char *kind, const char *when)
+{
+    select_ctx ctx = {loop};
+    size_t n = 0, i;
+    al_task_rec *recs;
+    int reported = 0;
+
+    if (g_task_type == NULL)
+        return 0;
+    recs = al_registry_select(&al_tasks, unreported_of_loop, &ctx, &n);
+    /* Keep every selected task alive while Python runs below (describing a
+     * task can run a GC that would free another and drop its record). */
+    for (i = 0; i < n; i++) {
+        if (!al_type_is_subtype((PyObject *)recs[i].task, g_task_type)) {
+            recs[i].task = NULL;
+            continue;
+        }
+        Py_INCREF((PyObject *)recs[i].task);
+    }
+    for (i = 0; i < n; i++) {
+        al_task_rec *live;
+        if (recs[i].task == NULL || al_task_is_pending(recs[i].task) != 1)
+            continue;
+        if (loop == NULL && loop_is_closed(recs[i].loop))
+            continue;
+        live = al_registry_get(&al_tasks, recs[i].task);
+        if (live == NULL || live->serial != recs[i].serial)
+            continue;
+        live->flags |= AL_TASK_REPORTED;
+        al_report_add(al_task_finding(&recs[i], recs[i].task, kind, when));
+        reported++;
+    }
+    for (i = 0; i < n; i++)
+        Py_XDECREF((PyObject *)recs[i].task);
+    free(recs);
+    return reported;
+}

@@ -1,0 +1,58 @@
+/* registry.h - the table of live tracked tasks, keyed by object address.
+ *
+ * Pure C (no CPython): callers hold the GIL, which serializes every access.
+ * Records live inline in an open-addressing table (linear probing, backward-
+ * shift deletion), so a record pointer is valid only until the next insert
+ * or remove: copy what you need before calling anything that can run Python
+ * (which can free a task and so remove its record).
+ *
+ * Contract with the hooks: a task's record is removed in the task type's
+ * tp_dealloc *before* the memory is freed, so an address in the table always
+ * denotes the live object it was recorded for.
+ */
+#ifndef AL_REGISTRY_H
+#define AL_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    AL_TASK_REPORTED = 1u << 0,          /* a pending/orphaned finding named it */
+    AL_TASK_SPAWNED_IN_SHUTDOWN = 1u << 1,
+    AL_TASK_BEFORE_ATTACH = 1u << 2,
+};
+
+typedef struct al_task_rec {
+    const void *task;        /* key: the task object (not owned) */
+    const void *loop;        /* its loop (not owned; alive while the task is) */
+    uint64_t serial;         /* 1, 2, ... in order of creation in this process */
+    const void *creator;     /* the task running when this one was created (not owned) */
+    uint64_t creator_serial; /* its serial: it is still the same task only if they match */
+    uint32_t origin;         /* interned stack id, 0 = unknown */
+    uint32_t flags;
+} al_task_rec;
+
+typedef struct al_registry {
+    al_task_rec *slots;      /* capacity entries; task == NULL marks empty */
+    size_t capacity;         /* power of two, or 0 */
+    size_t count;
+    uint64_t next_serial;
+} al_registry;
+
+void al_registry_init(al_registry *r);
+void al_registry_free(al_registry *r);
+/* Inserts or replaces the record for rec->task; assigns rec->serial when it
+ * is 0.  Returns the stored record, or NULL when memory is exhausted (the
+ * task is then simply not tracked). */
+al_task_rec *al_registry_put(al_registry *r, const al_task_rec *rec);
+al_task_rec *al_registry_get(const al_registry *r, const void *task);
+/* Removes the record of task if any.  Returns 1 when one was removed. */
+int al_registry_remove(al_registry *r, const void *task);
+/* Copies the records for which keep(rec, ctx) is true into a malloc'd array
+ * (caller frees), in creation order; *n receives the count.  keep may be NULL (all records).
+ * Returns NULL with *n = 0 when there are none or memory is exhausted. */
+al_task_rec *al_registry_select(const al_registry *r,
+                                int (*keep)(const al_task_rec *rec, void *ctx),
+                                void *ctx, size_t *n);
+
+#endif

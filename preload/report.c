@@ -1,0 +1,278 @@
+/* report.c - the findings of this process and their two writers.
+ *
+ * Text: each finding is rendered (common/render_text.c) as soon as it is
+ * added, to log_path or stderr, with one write(2) per finding so lines of
+ * concurrent processes do not interleave.  JSON: the whole report is
+ * rewritten atomically (temporary file + rename) at every report point, so a
+ * process that dies keeps its last complete report.
+ *
+ * Nothing here calls CPython: the final write runs from Py_AtExit, after the
+ * interpreter is gone.  A mutex serializes writers (report points hold the
+ * GIL, but the final write and signal-time dumps may not).
+ */
+#include "al.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "render_text.h"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static al_json *g_findings;     /* array of findings, owned */
+static al_json *g_summary;      /* kind -> count of listed findings */
+static al_json *g_dropped;      /* kind -> count beyond max_findings */
+static al_json *g_meta;         /* {"argv": [...], "python": "..."} from report.h setters */
+static long g_total;
+static int g_dirty;
+static int g_log_fd = -1;       /* opened log_path, or -1 for stderr */
+static pid_t g_log_pid;
+static int g_json_failed_once, g_log_failed_once, g_drop_said;
+
+void al_diag(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int n = snprintf(line, sizeof line, "asyncleak: ");
+
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    if (write(2, line, (size_t)n) < 0) {
+        /* Nothing better to do: stderr itself is gone. */
+    }
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+}
+
+/* The text output's fd for this process (opened on first use). */
+static int log_fd(void)
+{
+    char *path;
+
+    if (al_opts.log_path == NULL)
+        return 2;
+    if (g_log_fd >= 0 && g_log_pid == getpid())
+        return g_log_fd;
+    if (g_log_fd >= 0)
+        close(g_log_fd);
+    g_log_fd = -1;
+    path = al_path_expand(al_opts.log_path, (long)getpid());
+    if (path != NULL)
+        g_log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (g_log_fd < 0 && !g_log_failed_once) {
+        g_log_failed_once = 1;
+        al_diag("cannot open log_path '%s': %s; writing the report to stderr", path ? path : "?", strerror(errno));
+    }
+    free(path);
+    g_log_pid = getpid();
+    return g_log_fd >= 0 ? g_log_fd : 2;
+}
+
+typedef int (*render_fn)(FILE *out, const void *a, const void *b);
+
+static void emit_text(const al_json *finding, const al_json *summary, const al_json *dropped)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+
+    if (mem == NULL)
+        return;
+    if (finding != NULL)
+        al_render_finding(mem, finding, (long)getpid());
+    else
+        al_render_summary(mem, summary, dropped, (long)getpid());
+    if (fclose(mem) == 0 && len > 0)
+        write_all(log_fd(), buf, len);
+    free(buf);
+}
+
+static void bump(al_json **counts, const char *kind)
+{
+    if (*counts == NULL)
+        *counts = al_json_object();
+    al_json_set_int(*counts, kind, al_json_get_int(*counts, kind, 0) + 1);
+}
+
+void al_report_add(al_json *finding)
+{
+    const char *kind = al_json_get_str(finding, "kind");
+
+    if (finding == NULL || kind == NULL) {
+        al_json_free(finding);
+        return;
+    }
+    pthread_mutex_lock(&g_lock);
+    if (g_findings == NULL)
+        g_findings = al_json_array();
+    g_total++;
+    g_dirty = 1;
+    if (al_json_len(g_findings) < (size_t)al_opts.max_findings) {
+        bump(&g_summary, kind);
+        emit_text(finding, NULL, NULL);
+        al_json_append(g_findings, finding);
+    } else {
+        bump(&g_dropped, kind);
+        if (!g_drop_said) {
+            g_drop_said = 1;
+            al_diag("max_findings=%d reached: further findings are counted, not listed", al_opts.max_findings);
+        }
+        al_json_free(finding);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+void al_report_set_meta(al_json *meta)
+{
+    pthread_mutex_lock(&g_lock);
+    al_json_free(g_meta);
+    g_meta = meta;
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* Writes the report document to fd; findings are borrowed, not copied. */
+static int write_document(FILE *out, pid_t pid)
+{
+    al_json *doc = al_json_object();
+    size_t i;
+    int rc;
+
+    al_json_set_str(doc, "tool", "asyncleak");
+    al_json_set_int(doc, "schema", 1);
+    al_json_set_int(doc, "pid", (int64_t)pid);
+    for (i = 0; i < al_json_len(g_meta); i++)
+        al_json_set(doc, g_meta->u.object.keys[i], al_json_copy(g_meta->u.object.values[i]));
+    al_json_set(doc, "findings", al_json_array());
+    al_json_set(doc, "summary", g_summary ? al_json_copy(g_summary) : al_json_object());
+    if (g_dropped != NULL)
+        al_json_set(doc, "dropped", al_json_copy(g_dropped));
+    /* Lend the findings array to the document for the write, then take it
+     * back, so a report of a million findings is not copied. */
+    if (g_findings != NULL) {
+        al_json **slot = &doc->u.object.values[3 + al_json_len(g_meta)];
+        al_json_free(*slot);
+        *slot = g_findings;
+        rc = al_json_write(doc, out, -1);
+        *slot = NULL;
+    } else {
+        rc = al_json_write(doc, out, -1);
+    }
+    if (fputc('\n', out) == EOF)
+        rc = -1;
+    al_json_free(doc);
+    return rc;
+}
+
+static void commit_locked(void)
+{
+    pid_t pid = getpid();
+    char *path = al_path_expand(al_opts.json_path, (long)pid);
+    char *tmp = NULL;
+    FILE *out = NULL;
+    int fd = -1, ok = 0;
+
+    if (path == NULL || asprintf(&tmp, "%s.tmp.%ld", path, (long)pid) < 0) {
+        tmp = NULL;
+        goto out;
+    }
+    /* O_EXCL|O_NOFOLLOW: never write through a planted file or symlink. */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto out;
+    out = fdopen(fd, "w");
+    if (out == NULL)
+        goto out;
+    fd = -1;
+    ok = write_document(out, pid) == 0;
+    ok = (fclose(out) == 0) && ok;
+    out = NULL;
+    ok = ok && rename(tmp, path) == 0;
+out:
+    if (!ok) {
+        int err = errno;
+        if (tmp != NULL)
+            unlink(tmp);
+        if (!g_json_failed_once) {
+            g_json_failed_once = 1;
+            al_diag("cannot write the JSON report '%s': %s", path ? path : "?", strerror(err));
+        }
+    } else {
+        g_dirty = 0;
+    }
+    if (out != NULL)
+        fclose(out);
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    free(path);
+}
+
+void al_report_commit(int force)
+{
+    if (al_opts.json_path == NULL)
+        return;
+    pthread_mutex_lock(&g_lock);
+    if (g_dirty || force)
+        commit_locked();
+    pthread_mutex_unlock(&g_lock);
+}
+
+void al_report_exit(void)
+{
+    al_report_commit(1);
+    pthread_mutex_lock(&g_lock);
+    if (g_total > 0)
+        emit_text(NULL, g_summary, g_dropped);
+    pthread_mutex_unlock(&g_lock);
+}
+
+long al_report_count(void)
+{
+    return g_total;
+}
+
+void al_report_apply_exitcode(void)
+{
+    if (al_opts.exitcode >= 0 && g_total > 0) {
+        fflush(NULL);
+        _exit(al_opts.exitcode);
+    }
+}
+
+void al_report_reset(void)
+{
+    pthread_mutex_lock(&g_lock);
+    al_json_free(g_findings);
+    al_json_free(g_summary);
+    al_json_free(g_dropped);
+    g_findings = g_summary = g_dropped = NULL;
+    g_total = 0;
+    g_dirty = 0;
+    g_drop_said = g_json_failed_once = g_log_failed_once = 0;
+    if (g_log_fd >= 0)
+        close(g_log_fd);
+    g_log_fd = -1;
+    pthread_mutex_unlock(&g_lock);
+}

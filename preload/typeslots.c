@@ -1,0 +1,87 @@
+/* typeslots.c - the one file that touches PyTypeObject and descriptor internals.
+ *
+ * PyTypeObject is opaque under the limited API, but its layout is the same in
+ * every release build of 3.8-3.13 on x86-64 (checked below at compile time
+ * against Debian's 3.11 headers, and al_pyapi_init() refuses other versions).
+ * Everything else in the preload uses the limited API through pyapi.h.
+ */
+#undef Py_LIMITED_API
+#include "pyapi.h"
+#include "typeslots.h"
+
+#include <stddef.h>
+
+_Static_assert(offsetof(PyTypeObject, tp_dealloc) == 48, "tp_dealloc offset");
+_Static_assert(offsetof(PyTypeObject, tp_flags) == 168, "tp_flags offset");
+_Static_assert(offsetof(PyTypeObject, tp_dict) == 264, "tp_dict offset");
+_Static_assert(offsetof(PyTypeObject, tp_descr_get) == 272, "tp_descr_get offset");
+_Static_assert(offsetof(PyTypeObject, tp_init) == 296, "tp_init offset");
+_Static_assert(offsetof(PyTypeObject, tp_finalize) == 392, "tp_finalize offset");
+/* wrapper_descriptor: PyDescr_COMMON (head, d_type, d_name, d_qualname), d_base, d_wrapped */
+_Static_assert(offsetof(PyWrapperDescrObject, d_wrapped) == 48, "d_wrapped offset");
+
+#define TYPE(t) ((PyTypeObject *)(t))
+
+al_initproc al_type_get_init(PyObject *type) { return (al_initproc)TYPE(type)->tp_init; }
+void al_type_set_init(PyObject *type, al_initproc fn) { TYPE(type)->tp_init = (initproc)fn; }
+al_destructor al_type_get_dealloc(PyObject *type) { return (al_destructor)TYPE(type)->tp_dealloc; }
+void al_type_set_dealloc(PyObject *type, al_destructor fn) { TYPE(type)->tp_dealloc = (destructor)fn; }
+
+PyObject *al_type_dict(PyObject *type)
+{
+    return TYPE(type)->tp_dict;
+}
+
+int al_type_dict_set(PyObject *type, const char *name, PyObject *value)
+{
+    PyObject *dict = TYPE(type)->tp_dict;
+    int rc;
+
+    if (dict == NULL)
+        return -1;
+    rc = PyDict_SetItemString(dict, name, value);
+    if (rc < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    PyType_Modified(TYPE(type));
+    return 0;
+}
+
+int al_swap_slot_wrapper(PyObject *type, const char *name, void *expected, void *replacement)
+{
+    PyObject *dict = TYPE(type)->tp_dict;
+    PyObject *descr = dict ? PyDict_GetItemString(dict, name) : NULL;   /* borrowed */
+    PyWrapperDescrObject *wd;
+
+    if (descr == NULL || Py_TYPE(descr) != &PyWrapperDescr_Type)
+        return -1;
+    wd = (PyWrapperDescrObject *)descr;
+    if (wd->d_wrapped != expected)
+        return -1;
+    wd->d_wrapped = replacement;
+    return 0;
+}
+
+PyObject *al_descr_get(PyObject *descr, PyObject *obj)
+{
+    descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+    PyObject *r;
+
+    if (get == NULL)
+        return NULL;
+    r = get(descr, obj, (PyObject *)Py_TYPE(obj));
+    if (r == NULL)
+        PyErr_Clear();
+    return r;
+}
+
+int al_type_is_subtype(PyObject *obj, PyObject *type)
+{
+    return PyType_IsSubtype(Py_TYPE(obj), TYPE(type));
+}
+
+const char *al_type_name(PyObject *obj)
+{
+    return Py_TYPE(obj)->tp_name;
+}

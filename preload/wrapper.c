@@ -1,0 +1,138 @@
+/* wrapper.c - the al_wrapper callable type (see wrapper.h). */
+#include "wrapper.h"
+
+#include <string.h>
+
+#include "typeslots.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *orig;
+    al_before_fn before;
+    al_after_fn after;
+} al_wrapper;
+
+static PyObject *g_wrapper_type;
+
+static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    al_wrapper *w = (al_wrapper *)self;
+    al_exc_state exc;
+    PyObject *result;
+    int token = 0;
+
+    if (w->before != NULL) {
+        token = w->before(args, kwargs);
+        if (PyErr_Occurred())
+            PyErr_Clear();
+    }
+    result = PyObject_Call(w->orig, args, kwargs);
+    if (w->after != NULL) {
+        al_exc_save(&exc);
+        w->after(args, kwargs, result, token);
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        al_exc_restore(&exc);
+    }
+    return result;
+}
+
+static PyObject *wrapper_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        Py_INCREF(self);
+        return self;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *wrapper_getattro(PyObject *self, PyObject *name)
+{
+    al_wrapper *w = (al_wrapper *)self;
+
+    if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
+        Py_INCREF(w->orig);
+        return w->orig;
+    }
+    return PyObject_GetAttr(w->orig, name);
+}
+
+static PyObject *wrapper_repr(PyObject *self)
+{
+    return PyObject_Repr(((al_wrapper *)self)->orig);
+}
+
+static void wrapper_dealloc(PyObject *self)
+{
+    PyObject *type = (PyObject *)Py_TYPE(self);
+
+    Py_CLEAR(((al_wrapper *)self)->orig);
+    PyObject_Free(self);
+    Py_DECREF(type);
+}
+
+static PyType_Slot wrapper_slots[] = {
+    {Py_tp_call, (void *)wrapper_call},
+    {Py_tp_descr_get, (void *)wrapper_descr_get},
+    {Py_tp_getattro, (void *)wrapper_getattro},
+    {Py_tp_repr, (void *)wrapper_repr},
+    {Py_tp_dealloc, (void *)wrapper_dealloc},
+    {0, NULL},
+};
+
+/* Py_TPFLAGS_METHOD_DESCRIPTOR (3.8+): calls through an instance pass self
+ * as the first argument without creating a bound method. */
+#define AL_TPFLAGS_METHOD_DESCRIPTOR (1UL << 17)
+
+static PyType_Spec wrapper_spec = {
+    "asyncleak.wrapper", sizeof(al_wrapper), 0,
+    Py_TPFLAGS_DEFAULT | AL_TPFLAGS_METHOD_DESCRIPTOR, wrapper_slots,
+};
+
+int al_wrapper_type_init(void)
+{
+    if (g_wrapper_type != NULL)
+        return 0;
+    g_wrapper_type = PyType_FromSpec(&wrapper_spec);
+    if (g_wrapper_type == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 0;
+}
+
+int al_wrap_attr(PyObject *owner, const char *name, al_before_fn before, al_after_fn after)
+{
+    PyObject *orig = NULL, *w = NULL;
+    int rc = -1;
+
+    if (g_wrapper_type == NULL || owner == NULL)
+        return -1;
+    /* The owner's own attribute, not one inherited through the MRO. */
+    if (PyType_Check(owner)) {
+        PyObject *dict = al_type_dict(owner);
+        orig = dict ? PyDict_GetItemString(dict, name) : NULL;
+        Py_XINCREF(orig);
+    } else {
+        orig = al_getattr(owner, name);
+    }
+    if (orig == NULL || Py_TYPE(orig) == (PyTypeObject *)g_wrapper_type)
+        goto out;
+    w = PyType_GenericAlloc((PyTypeObject *)g_wrapper_type, 0);
+    if (w == NULL)
+        goto out;
+    Py_INCREF(orig);
+    ((al_wrapper *)w)->orig = orig;
+    ((al_wrapper *)w)->before = before;
+    ((al_wrapper *)w)->after = after;
+    if (PyType_Check(owner))
+        rc = al_type_dict_set(owner, name, w);
+    else
+        rc = PyObject_SetAttrString(owner, name, w);
+out:
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    Py_XDECREF(w);
+    Py_XDECREF(orig);
+    return rc < 0 ? -1 : 0;
+}
