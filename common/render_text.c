@@ -238,7 +238,16 @@ static void task_sections(out_t *o, const al_json *obj, int indent)
     if (creator) {
         begin(o, indent);
         text(o, "Created by task ");
-        task_ident(o, creator);
+        if (get_typed(creator, "name", AL_JSON_STRING) != NULL
+            || get_typed(creator, "id", AL_JSON_INT) == NULL) {
+            task_ident(o, creator);
+        } else {
+            /* Only the id is known when the creator no longer exists. */
+            char id[32];
+            snprintf(id, sizeof id, "#%lld", (long long)al_json_get_int(creator, "id", 0));
+            text(o, id);
+            text(o, " (finished and gone)");
+        }
         end(o);
     }
 }

@@ -93,11 +93,23 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
     return rc;
 }
 
+/* The record stays while the original dealloc runs its finalizer (which
+ * reports "Task was destroyed..." / "exception was never retrieved" through
+ * the exception handler, where the origin is looked up), marked DYING so no
+ * report point touches the object; it goes right after.  Between the free
+ * and the removal nothing can allocate a task at this address except type
+ * teardown, at worst losing that new task's record, never a crash. */
 static void task_dealloc_hook(PyObject *self)
 {
-    if (al_tasks.count != 0)
-        al_registry_remove(&al_tasks, self);
+    al_task_rec *rec = al_tasks.count != 0 ? al_registry_get(&al_tasks, self) : NULL;
+
+    if (rec == NULL) {
+        g_orig_dealloc(self);
+        return;
+    }
+    rec->flags |= AL_TASK_DYING;
     g_orig_dealloc(self);
+    al_registry_remove(&al_tasks, self);
 }
 
 static PyObject *dict_item(PyObject *type, const char *name)
@@ -316,7 +328,7 @@ typedef struct { const void *loop; } select_ctx;
 static int unreported_of_loop(const al_task_rec *rec, void *ctx)
 {
     const select_ctx *c = ctx;
-    return !(rec->flags & AL_TASK_REPORTED) && (c->loop == NULL || rec->loop == c->loop);
+    return !(rec->flags & (AL_TASK_REPORTED | AL_TASK_DYING)) && (c->loop == NULL || rec->loop == c->loop);
 }
 
 /* For exit: 1 when loop is closed (or cannot be asked), 0 when open. */

@@ -20,6 +20,7 @@ enum {
     AL_TASK_REPORTED = 1u << 0,          /* a pending/orphaned finding named it */
     AL_TASK_SPAWNED_IN_SHUTDOWN = 1u << 1,
     AL_TASK_BEFORE_ATTACH = 1u << 2,
+    AL_TASK_DYING = 1u << 3,             /* inside tp_dealloc: never touch the object */
 };
 
 typedef struct al_task_rec {
