@@ -9,6 +9,8 @@
 
 #include <signal.h>
 
+#include "pyapi.h"
+
 #include "json.h"
 #include "options.h"
 #include "registry.h"
@@ -57,10 +59,25 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task,
  * only those whose loop is not closed, for exit) that was not reported yet.
  * Returns how many were reported. */
 int al_report_pending_tasks(const void *loop, const char *kind, const char *when);
+/* Reports tasks of loop (all when NULL) that swallowed a cancellation and
+ * then finished normally (pending ones are reported by
+ * al_report_pending_tasks with the kind swallowed_cancel). */
+int al_report_swallowed_finished(const void *loop, const char *when);
 /* Marks loop as shutting down (tasks it spawns from now on are flagged) or
  * forgets it (loop closed). */
 void al_loop_shutdown_begin(const void *loop);
 void al_loop_shutdown_end(const void *loop);
+
+/* hooks_cancel.c */
+int al_cancel_install(PyObject *task_type);
+/* {"requested", "origin", "message"?} of the counted cancel requests of a
+ * live task, or NULL when it was never cancelled. */
+al_json *al_cancel_json(const void *task);
+/* 1 when the task swallowed a delivered cancellation (see hooks_cancel.c). */
+int al_cancel_swallowed(const void *task);
+void al_cancel_mark_swallow_reported(const void *task);
+void al_cancel_forget(const void *task);
+void al_cancel_reset(void);
 
 /* hooks_loop.c */
 int al_loop_install(void);

@@ -12,6 +12,7 @@
 #include "al.h"
 #include "pyapi.h"
 #include "stacks.h"
+#include "wrapper.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ void al_check_fork(void)
     seen = al_fork_generation;
     al_registry_free(&al_tasks);
     al_registry_init(&al_tasks);
+    al_cancel_reset();
     al_report_reset();
 }
 
@@ -105,7 +107,7 @@ static void install_asyncio(void)
     Py_DECREF(mod);
     if (al_stacks_init() < 0)
         al_diag("cannot walk Python frames on %s; origins will be empty", al_py.version);
-    if (al_tasks_install() < 0 || al_loop_install() < 0) {
+    if (al_wrapper_type_init() < 0 || al_tasks_install() < 0 || al_loop_install() < 0) {
         al_diag("cannot hook asyncio on Python %s; not tracking", al_py.version);
         return;
     }

@@ -43,7 +43,8 @@ static void close_after(PyObject *args, PyObject *kwargs, PyObject *result, int 
         return;
     al_check_fork();
     al_loop_shutdown_end(loop);
-    if (al_report_pending_tasks(loop, "pending_task", "loop_close") > 0)
+    if (al_report_pending_tasks(loop, "pending_task", "loop_close")
+        + al_report_swallowed_finished(loop, "loop_close") > 0)
         al_report_commit(0);
 }
 
@@ -151,6 +152,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     if (al_active) {
         al_check_fork();
         al_report_pending_tasks(NULL, "pending_task", "exit");
+        al_report_swallowed_finished(NULL, "exit");
         al_report_commit(0);
     }
     if (PyErr_Occurred())

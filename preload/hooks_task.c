@@ -24,6 +24,7 @@ static PyObject *g_current_tasks;  /* _asyncio._current_tasks: {loop: task} */
 static PyObject *g_coro_type, *g_gen_type;
 static al_initproc g_orig_init;
 static al_destructor g_orig_dealloc;
+static al_destructor g_orig_finalize;
 
 #define MAX_SHUTDOWN_LOOPS 16
 static const void *g_shutdown_loops[MAX_SHUTDOWN_LOOPS];
@@ -102,14 +103,43 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 static void task_dealloc_hook(PyObject *self)
 {
     al_task_rec *rec = al_tasks.count != 0 ? al_registry_get(&al_tasks, self) : NULL;
+    uint32_t cancelled;
 
     if (rec == NULL) {
         g_orig_dealloc(self);
         return;
     }
     rec->flags |= AL_TASK_DYING;
+    cancelled = rec->flags & AL_TASK_CANCEL_REQUESTED;
     g_orig_dealloc(self);
     al_registry_remove(&al_tasks, self);
+    if (cancelled)
+        al_cancel_forget(self);
+}
+
+/* A task that swallowed a cancellation and finished normally is seen last
+ * here, when it is garbage (the finalizer runs with the object resurrected,
+ * so describing it is safe).  Only cancelled tasks pay for the check. */
+static void task_finalize_hook(PyObject *self)
+{
+    al_task_rec *rec = al_active ? al_registry_get(&al_tasks, self) : NULL;
+
+    if (rec != NULL && (rec->flags & AL_TASK_CANCEL_REQUESTED) && !(rec->flags & AL_TASK_REPORTED)) {
+        al_exc_state exc;
+        al_exc_save(&exc);
+        if (al_task_is_pending(self) == 0 && al_cancel_swallowed(self)) {
+            al_task_rec copy = *rec;
+            rec->flags |= AL_TASK_REPORTED;
+            al_cancel_mark_swallow_reported(self);
+            al_report_add(al_task_finding(&copy, self, "swallowed_cancel", "gc"));
+            al_report_commit(0);
+        }
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        al_exc_restore(&exc);
+    }
+    if (g_orig_finalize != NULL)
+        g_orig_finalize(self);
 }
 
 static PyObject *dict_item(PyObject *type, const char *name)
@@ -151,7 +181,12 @@ int al_tasks_install(void)
     g_orig_dealloc = al_type_get_dealloc(g_task_type);
     if (g_orig_init == NULL || g_orig_dealloc == NULL)
         goto out;
+    g_orig_finalize = al_type_get_finalize(g_task_type);
     al_type_set_dealloc(g_task_type, task_dealloc_hook);
+    if (g_orig_finalize != NULL)
+        al_type_set_finalize(g_task_type, task_finalize_hook);
+    if (al_cancel_install(g_task_type) < 0)
+        al_diag("cannot wrap Task.cancel; cancel origins are off");
     al_type_set_init(g_task_type, task_init_hook);
     if (al_swap_slot_wrapper(g_task_type, "__init__", (void *)g_orig_init, (void *)task_init_hook) < 0 && al_opts.verbosity > 0)
         al_diag("Task.__init__ is not the expected slot wrapper; subclasses calling super().__init__ are not tracked");
@@ -316,6 +351,11 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     }
     if (rec->flags & AL_TASK_SPAWNED_IN_SHUTDOWN)
         al_json_set(f, "spawned_during_shutdown", al_json_bool(1));
+    if (rec->flags & AL_TASK_CANCEL_REQUESTED) {
+        al_json *cancel = al_cancel_json(task);
+        if (cancel != NULL)
+            al_json_set(f, "cancel", cancel);
+    }
     if (PyErr_Occurred())
         PyErr_Clear();
     return f;
@@ -374,11 +414,54 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
         if (live == NULL || live->serial != recs[i].serial)
             continue;
         live->flags |= AL_TASK_REPORTED;
-        al_report_add(al_task_finding(&recs[i], recs[i].task, kind, when));
+        /* At loop close and exit a pending task that swallowed a cancel is
+         * reported as that (the root cause), not as merely pending. */
+        if (strcmp(kind, "pending_task") == 0 && (recs[i].flags & AL_TASK_CANCEL_REQUESTED)
+            && al_cancel_swallowed(recs[i].task)) {
+            al_cancel_mark_swallow_reported(recs[i].task);
+            al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
+        } else {
+            al_report_add(al_task_finding(&recs[i], recs[i].task, kind, when));
+        }
         reported++;
     }
     for (i = 0; i < n; i++)
         Py_XDECREF((PyObject *)recs[i].task);
+    free(recs);
+    return reported;
+}
+
+static int cancelled_of_loop(const al_task_rec *rec, void *ctx)
+{
+    return (rec->flags & AL_TASK_CANCEL_REQUESTED) && unreported_of_loop(rec, ctx);
+}
+
+int al_report_swallowed_finished(const void *loop, const char *when)
+{
+    select_ctx ctx = {loop};
+    size_t n = 0, i;
+    al_task_rec *recs;
+    int reported = 0;
+
+    if (g_task_type == NULL)
+        return 0;
+    recs = al_registry_select(&al_tasks, cancelled_of_loop, &ctx, &n);
+    for (i = 0; i < n; i++)
+        Py_INCREF((PyObject *)recs[i].task);
+    for (i = 0; i < n; i++) {
+        al_task_rec *live;
+        if (al_task_is_pending(recs[i].task) != 0 || !al_cancel_swallowed(recs[i].task))
+            continue;
+        live = al_registry_get(&al_tasks, recs[i].task);
+        if (live == NULL || live->serial != recs[i].serial)
+            continue;
+        live->flags |= AL_TASK_REPORTED;
+        al_cancel_mark_swallow_reported(recs[i].task);
+        al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
+        reported++;
+    }
+    for (i = 0; i < n; i++)
+        Py_DECREF((PyObject *)recs[i].task);
     free(recs);
     return reported;
 }

@@ -21,6 +21,7 @@ enum {
     AL_TASK_SPAWNED_IN_SHUTDOWN = 1u << 1,
     AL_TASK_BEFORE_ATTACH = 1u << 2,
     AL_TASK_DYING = 1u << 3,             /* inside tp_dealloc: never touch the object */
+    AL_TASK_CANCEL_REQUESTED = 1u << 4,  /* has an entry in hooks_cancel.c's table */
 };
 
 typedef struct al_task_rec {

@@ -27,6 +27,9 @@ void al_type_set_init(PyObject *type, al_initproc fn) { TYPE(type)->tp_init = (i
 al_destructor al_type_get_dealloc(PyObject *type) { return (al_destructor)TYPE(type)->tp_dealloc; }
 void al_type_set_dealloc(PyObject *type, al_destructor fn) { TYPE(type)->tp_dealloc = (destructor)fn; }
 
+al_destructor al_type_get_finalize(PyObject *type) { return (al_destructor)TYPE(type)->tp_finalize; }
+void al_type_set_finalize(PyObject *type, al_destructor fn) { TYPE(type)->tp_finalize = (destructor)fn; }
+
 PyObject *al_type_dict(PyObject *type)
 {
     return TYPE(type)->tp_dict;

@@ -12,6 +12,8 @@ al_initproc al_type_get_init(PyObject *type);
 void al_type_set_init(PyObject *type, al_initproc fn);
 al_destructor al_type_get_dealloc(PyObject *type);
 void al_type_set_dealloc(PyObject *type, al_destructor fn);
+al_destructor al_type_get_finalize(PyObject *type);
+void al_type_set_finalize(PyObject *type, al_destructor fn);
 /* Borrowed tp_dict (may be NULL). */
 PyObject *al_type_dict(PyObject *type);
 /* Sets name in the type's own dict and invalidates the method cache; works

@@ -1,0 +1,30 @@
+"""report time: close a loop that still has n pending tasks (each started and
+suspended on a future nobody resolves); times loop.close() inside the process.
+The process then exits with the tasks alive; `end_monotonic` lets the driver
+time that exit (CLOCK_MONOTONIC is shared by all processes)."""
+import asyncio
+import time
+
+from _common import args, emit
+
+a = args(n=100000)
+
+
+async def waiter(fut):
+    await fut
+
+
+async def spawn(loop, n):
+    fut = loop.create_future()
+    tasks = [loop.create_task(waiter(fut)) for _ in range(n)]
+    await asyncio.sleep(0)
+    return fut, tasks
+
+
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+fut, tasks = loop.run_until_complete(spawn(loop, a["n"]))
+t0 = time.perf_counter()
+loop.close()
+seconds = time.perf_counter() - t0
+emit(n=a["n"], seconds=seconds, end_monotonic=time.monotonic())

@@ -1,0 +1,237 @@
+/* hooks_cancel.c - who cancelled a task, and whether the task swallowed it.
+ *
+ * Task.cancel is wrapped in the type (wrapper.h), so every request made
+ * through a method call is seen: program code, TaskGroup, asyncio.timeout,
+ * wait_for, the runner, uvloop, a cancel propagated to an awaited task.  A
+ * request that took effect (cancel() returned True) is kept in a side table
+ * keyed by task address (few tasks are ever cancelled: the spawn path pays
+ * nothing), removed when the task is freed.
+ *
+ * Swallowed: the cancellation was delivered and the task went on running
+ * without re-raising: still pending but suspended somewhere new (its
+ * _fut_waiter changed and _must_cancel is clear), or finished normally.  A
+ * consumed cancellation is legitimate when it was undone: on 3.11+
+ * task.cancelling() drops back to 0 (uncancel(), as asyncio.timeout does);
+ * requests made by a timeout library that converts the error into
+ * TimeoutError without uncancel() (async_timeout) are not counted.
+ */
+#include "al.h"
+#include "pyapi.h"
+#include "stacks.h"
+#include "typeslots.h"
+#include "wrapper.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+typedef struct cancel_info {
+    const void *task;          /* key */
+    uint64_t serial;           /* the task's serial when recorded */
+    uint32_t origin;           /* first counted request */
+    uint32_t requests;         /* counted requests */
+    uint32_t timeout_requests; /* requests by timeout machinery (not counted) */
+    const void *waiter;        /* _fut_waiter when first requested (not owned) */
+    char *message;             /* msg= of the first request, or NULL */
+    int swallow_reported;
+    UT_hash_handle hh;
+} cancel_info;
+
+static cancel_info *g_cancels;
+static PyObject *g_task_type;
+static PyObject *g_waiter_descr, *g_must_cancel_descr, *g_cancelling;
+
+static cancel_info *find(const void *task)
+{
+    cancel_info *ci = NULL;
+    HASH_FIND_PTR(g_cancels, &task, ci);
+    return ci;
+}
+
+static void drop(cancel_info *ci)
+{
+    HASH_DEL(g_cancels, ci);
+    free(ci->message);
+    free(ci);
+}
+
+void al_cancel_forget(const void *task)
+{
+    cancel_info *ci = find(task);
+    if (ci != NULL)
+        drop(ci);
+}
+
+void al_cancel_reset(void)
+{
+    cancel_info *ci, *tmp;
+    HASH_ITER(hh, g_cancels, ci, tmp)
+        drop(ci);
+}
+
+static PyObject *getset(PyObject *descr, const void *task)
+{
+    return descr != NULL ? al_descr_get(descr, (PyObject *)task) : NULL;
+}
+
+/* Requests made from these files are timeouts that turn the cancellation
+ * into TimeoutError without Task.uncancel(). */
+static int from_timeout_library(uint32_t stack)
+{
+    al_json *st = al_stack_resolve(stack, 0);
+    al_json *frames = al_json_get(st, "frames");
+    const char *file = al_json_get_str(al_json_at(frames, al_json_len(frames) ? al_json_len(frames) - 1 : 0), "file");
+    int r = file != NULL && strstr(file, "/async_timeout/") != NULL;
+
+    al_json_free(st);
+    return r;
+}
+
+typedef struct { uint32_t stack; const void *waiter; } pending_request;
+static pending_request g_req;   /* before -> after of one cancel() call (GIL held) */
+
+static int cancel_before(PyObject *args, PyObject *kwargs)
+{
+    PyObject *task = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
+    PyObject *waiter;
+
+    if (!al_active || task == NULL)
+        return 0;
+    g_req.stack = al_stack_capture(al_opts.stack_depth);
+    waiter = getset(g_waiter_descr, task);
+    g_req.waiter = waiter != Py_None ? waiter : NULL;
+    Py_XDECREF(waiter);
+    return 1;
+}
+
+static char *message_arg(PyObject *args, PyObject *kwargs)
+{
+    PyObject *msg = PyTuple_Size(args) > 1 ? PyTuple_GetItem(args, 1) : NULL;
+
+    if (msg == NULL && kwargs != NULL)
+        msg = PyDict_GetItemString(kwargs, "msg");
+    return msg != NULL && PyUnicode_Check(msg) ? al_str_bytes(msg) : NULL;
+}
+
+static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int token)
+{
+    PyObject *task = PyTuple_GetItem(args, 0);
+    al_task_rec *rec;
+    cancel_info *ci;
+
+    if (!token || result != Py_True || task == NULL)
+        return;     /* cancel() returned False: the task was already done */
+    rec = al_registry_get(&al_tasks, task);
+    if (rec == NULL)
+        return;
+    ci = find(task);
+    if (ci != NULL && ci->serial != rec->serial) {
+        drop(ci);       /* a stale entry of an earlier object at this address */
+        ci = NULL;
+    }
+    if (ci == NULL) {
+        ci = calloc(1, sizeof *ci);
+        if (ci == NULL)
+            return;
+        ci->task = task;
+        ci->serial = rec->serial;
+        HASH_ADD_PTR(g_cancels, task, ci);
+        rec->flags |= AL_TASK_CANCEL_REQUESTED;
+    }
+    if (from_timeout_library(g_req.stack)) {
+        ci->timeout_requests++;
+        return;
+    }
+    if (ci->requests++ == 0) {
+        ci->origin = g_req.stack;
+        ci->waiter = g_req.waiter;
+        ci->message = message_arg(args, kwargs);
+    }
+}
+
+int al_cancel_install(PyObject *task_type)
+{
+    PyObject *dict = al_type_dict(task_type);
+
+    g_task_type = task_type;
+    g_waiter_descr = dict ? PyDict_GetItemString(dict, "_fut_waiter") : NULL;
+    g_must_cancel_descr = dict ? PyDict_GetItemString(dict, "_must_cancel") : NULL;
+    g_cancelling = dict ? PyDict_GetItemString(dict, "cancelling") : NULL;  /* 3.11+ */
+    Py_XINCREF(g_waiter_descr);
+    Py_XINCREF(g_must_cancel_descr);
+    Py_XINCREF(g_cancelling);
+    return al_wrap_attr(task_type, "cancel", cancel_before, cancel_after);
+}
+
+al_json *al_cancel_json(const void *task)
+{
+    cancel_info *ci = find(task);
+    al_json *c;
+
+    if (ci == NULL || ci->requests == 0)
+        return NULL;
+    c = al_json_object();
+    al_json_set_int(c, "requested", ci->requests);
+    al_json_set(c, "origin", al_stack_resolve(ci->origin, 0));
+    if (ci->message != NULL)
+        al_json_set_str(c, "message", ci->message);
+    return c;
+}
+
+static int is_true(PyObject *v)
+{
+    int r = v != NULL && PyObject_IsTrue(v) == 1;
+    Py_XDECREF(v);
+    return r;
+}
+
+static long cancelling(const void *task)
+{
+    PyObject *r;
+    long n;
+
+    if (g_cancelling == NULL)
+        return -1;      /* before 3.11: no counter */
+    r = PyObject_CallFunctionObjArgs(g_cancelling, (PyObject *)task, NULL);
+    n = r != NULL && PyLong_Check(r) ? PyLong_AsLong(r) : -1;
+    Py_XDECREF(r);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return n;
+}
+
+int al_cancel_swallowed(const void *task)
+{
+    cancel_info *ci = find(task);
+    PyObject *waiter;
+    int pending, moved;
+
+    if (ci == NULL || ci->requests == 0 || ci->swallow_reported)
+        return 0;
+    if (cancelling(task) == 0)
+        return 0;       /* uncancel()ed: consumed on purpose */
+    pending = al_task_is_pending(task);
+    if (pending == 0) {
+        /* Finished: swallowed when it ended normally, not cancelled. */
+        PyObject *dict = al_type_dict(g_task_type);
+        PyObject *cancelled = dict ? PyDict_GetItemString(dict, "cancelled") : NULL;
+        PyObject *r = cancelled ? PyObject_CallFunctionObjArgs(cancelled, (PyObject *)task, NULL) : NULL;
+        if (r == NULL)
+            PyErr_Clear();
+        return r != NULL && !is_true(r);
+    }
+    if (pending != 1 || is_true(getset(g_must_cancel_descr, task)))
+        return 0;       /* not delivered yet */
+    waiter = getset(g_waiter_descr, task);
+    moved = waiter != NULL && waiter != Py_None && waiter != ci->waiter;
+    Py_XDECREF(waiter);
+    return moved;
+}
+
+void al_cancel_mark_swallow_reported(const void *task)
+{
+    cancel_info *ci = find(task);
+    if (ci != NULL)
+        ci->swallow_reported = 1;
+}
