@@ -79,6 +79,14 @@ void al_cancel_mark_swallow_reported(const void *task);
 void al_cancel_forget(const void *task);
 void al_cancel_reset(void);
 
+/* Reports a shutdown_hang finding listing the still-pending tasks of loop
+ * (and a swallowed_cancel finding for each that swallowed a cancellation). */
+void al_report_shutdown_hang(const void *loop, double waited);
+
+/* watchdog.c: shutdown phases (GIL held by the caller). */
+void al_watchdog_begin(const void *loop);
+void al_watchdog_end(const void *loop);
+
 /* hooks_loop.c */
 int al_loop_install(void);
 int al_uvloop_install(void);

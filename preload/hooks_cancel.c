@@ -32,7 +32,8 @@ typedef struct cancel_info {
     uint32_t origin;           /* first counted request */
     uint32_t requests;         /* counted requests */
     uint32_t timeout_requests; /* requests by timeout machinery (not counted) */
-    const void *waiter;        /* _fut_waiter when first requested (not owned) */
+    PyObject *waiter_ref;      /* weakref to _fut_waiter when first requested, or NULL
+                                  (weak: the waiter's lifetime must not change) */
     char *message;             /* msg= of the first request, or NULL */
     int swallow_reported;
     UT_hash_handle hh;
@@ -52,6 +53,7 @@ static cancel_info *find(const void *task)
 static void drop(cancel_info *ci)
 {
     HASH_DEL(g_cancels, ci);
+    Py_XDECREF(ci->waiter_ref);
     free(ci->message);
     free(ci);
 }
@@ -88,7 +90,7 @@ static int from_timeout_library(uint32_t stack)
     return r;
 }
 
-typedef struct { uint32_t stack; const void *waiter; } pending_request;
+typedef struct { uint32_t stack; PyObject *waiter_ref; } pending_request;
 static pending_request g_req;   /* before -> after of one cancel() call (GIL held) */
 
 static int cancel_before(PyObject *args, PyObject *kwargs)
@@ -99,8 +101,13 @@ static int cancel_before(PyObject *args, PyObject *kwargs)
     if (!al_active || task == NULL)
         return 0;
     g_req.stack = al_stack_capture(al_opts.stack_depth);
+    Py_CLEAR(g_req.waiter_ref);
     waiter = getset(g_waiter_descr, task);
-    g_req.waiter = waiter != Py_None ? waiter : NULL;
+    if (waiter != NULL && waiter != Py_None) {
+        g_req.waiter_ref = PyWeakref_NewRef(waiter, NULL);
+        if (g_req.waiter_ref == NULL)
+            PyErr_Clear();
+    }
     Py_XDECREF(waiter);
     return 1;
 }
@@ -145,7 +152,8 @@ static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int
     }
     if (ci->requests++ == 0) {
         ci->origin = g_req.stack;
-        ci->waiter = g_req.waiter;
+        ci->waiter_ref = g_req.waiter_ref;
+        g_req.waiter_ref = NULL;
         ci->message = message_arg(args, kwargs);
     }
 }
@@ -224,7 +232,11 @@ int al_cancel_swallowed(const void *task)
     if (pending != 1 || is_true(getset(g_must_cancel_descr, task)))
         return 0;       /* not delivered yet */
     waiter = getset(g_waiter_descr, task);
-    moved = waiter != NULL && waiter != Py_None && waiter != ci->waiter;
+    /* Suspended on something else than when it was cancelled (the old
+     * waiter is compared through a weak reference: a freed one cannot be
+     * confused with a new object at the same address). */
+    moved = waiter != NULL && waiter != Py_None
+        && (ci->waiter_ref == NULL || PyWeakref_GetObject(ci->waiter_ref) != waiter);
     Py_XDECREF(waiter);
     return moved;
 }

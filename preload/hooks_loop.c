@@ -61,7 +61,16 @@ static int cancel_all_before(PyObject *args, PyObject *kwargs)
     if (al_report_pending_tasks(loop, "orphaned_task", "runner_shutdown") > 0)
         al_report_commit(0);
     al_loop_shutdown_begin(loop);
-    return 0;
+    al_watchdog_begin(loop);
+    return 1;
+}
+
+static void cancel_all_after(PyObject *args, PyObject *kwargs, PyObject *result, int began)
+{
+    PyObject *loop = arg(args, 0);
+
+    if (began && loop != NULL)
+        al_watchdog_end(loop);
 }
 
 /* ---- loop.call_exception_handler(context) ---- */
@@ -212,7 +221,7 @@ int al_loop_install(void)
         rc = -1;
         goto out;
     }
-    if (runners == NULL || al_wrap_attr(runners, "_cancel_all_tasks", cancel_all_before, NULL) < 0)
+    if (runners == NULL || al_wrap_attr(runners, "_cancel_all_tasks", cancel_all_before, cancel_all_after) < 0)
         al_diag("asyncio.runners._cancel_all_tasks not found: orphaned_task findings are off");
     if (register_atexit() < 0)
         al_diag("cannot register the exit report");

@@ -12,6 +12,7 @@
 #include "stacks.h"
 #include "typeslots.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ static void task_finalize_hook(PyObject *self)
 {
     al_task_rec *rec = al_active ? al_registry_get(&al_tasks, self) : NULL;
 
-    if (rec != NULL && (rec->flags & AL_TASK_CANCEL_REQUESTED) && !(rec->flags & AL_TASK_REPORTED)) {
+    if (rec != NULL && (rec->flags & AL_TASK_CANCEL_REQUESTED)) {
         al_exc_state exc;
         al_exc_save(&exc);
         if (al_task_is_pending(self) == 0 && al_cancel_swallowed(self)) {
@@ -329,8 +330,10 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     PyObject *coro;
     const al_task_rec *creator;
 
-    al_json_set_str(f, "kind", kind);
-    al_json_set_str(f, "when", when);
+    if (kind != NULL)
+        al_json_set_str(f, "kind", kind);
+    if (when != NULL)
+        al_json_set_str(f, "when", when);
     al_json_set(f, "task", task_summary(rec->serial, task, 1));
     al_json_set(f, "origin", al_stack_resolve(rec->origin, 1));
     coro = call_descr(g_get_coro, task);
@@ -433,7 +436,11 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
 
 static int cancelled_of_loop(const al_task_rec *rec, void *ctx)
 {
-    return (rec->flags & AL_TASK_CANCEL_REQUESTED) && unreported_of_loop(rec, ctx);
+    /* Not filtered on REPORTED: a task reported as orphaned may still be
+     * found swallowing; al_cancel_swallowed() reports each task once. */
+    const select_ctx *c = ctx;
+    return (rec->flags & AL_TASK_CANCEL_REQUESTED) && !(rec->flags & AL_TASK_DYING)
+        && (c->loop == NULL || rec->loop == c->loop);
 }
 
 int al_report_swallowed_finished(const void *loop, const char *when)
@@ -464,4 +471,44 @@ int al_report_swallowed_finished(const void *loop, const char *when)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
     return reported;
+}
+
+static int pending_of_loop(const al_task_rec *rec, void *ctx)
+{
+    return !(rec->flags & AL_TASK_DYING) && rec->loop == ((select_ctx *)ctx)->loop;
+}
+
+void al_report_shutdown_hang(const void *loop, double waited)
+{
+    select_ctx ctx = {loop};
+    size_t n = 0, i;
+    al_task_rec *recs = al_registry_select(&al_tasks, pending_of_loop, &ctx, &n);
+    al_json *f = al_json_object(), *tasks = al_json_array();
+    char msg[128];
+
+    for (i = 0; i < n; i++)
+        Py_INCREF((PyObject *)recs[i].task);
+    for (i = 0; i < n; i++) {
+        PyObject *task = (PyObject *)recs[i].task;
+        al_task_rec *live;
+        if (al_task_is_pending(task) != 1)
+            continue;
+        al_json_append(tasks, al_task_finding(&recs[i], task, NULL, NULL));
+        live = al_registry_get(&al_tasks, task);
+        if (live != NULL && (live->flags & AL_TASK_CANCEL_REQUESTED) && al_cancel_swallowed(task)) {
+            live->flags |= AL_TASK_REPORTED;
+            al_cancel_mark_swallow_reported(task);
+            al_report_add(al_task_finding(&recs[i], task, "swallowed_cancel", "watchdog"));
+        }
+    }
+    for (i = 0; i < n; i++)
+        Py_DECREF((PyObject *)recs[i].task);
+    free(recs);
+    snprintf(msg, sizeof msg, "asyncio.run() has waited more than %g s for %zu task%s to finish after cancelling them",
+             waited, al_json_len(tasks), al_json_len(tasks) == 1 ? "" : "s");
+    al_json_set_str(f, "kind", "shutdown_hang");
+    al_json_set_str(f, "when", "watchdog");
+    al_json_set_str(f, "message", msg);
+    al_json_set(f, "tasks", tasks);
+    al_report_add(f);
 }
