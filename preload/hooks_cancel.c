@@ -9,11 +9,12 @@
  *
  * Swallowed: the cancellation was delivered and the task went on running
  * without re-raising: still pending but suspended somewhere new (its
- * _fut_waiter changed and _must_cancel is clear), or finished normally.  A
- * consumed cancellation is legitimate when it was undone: on 3.11+
- * task.cancelling() drops back to 0 (uncancel(), as asyncio.timeout does);
- * requests made by a timeout library that converts the error into
- * TimeoutError without uncancel() (async_timeout) are not counted.
+ * _fut_waiter changed and _must_cancel is clear), or finished normally.
+ * Only requests the program itself made count.  Requests by machinery that
+ * turns the cancellation into something else are not: asyncio.timeout,
+ * async_timeout (TimeoutError), a TaskGroup cancelling its parent task
+ * (ExceptionGroup).  A counted request undone by the program's own
+ * Task.uncancel() (3.11+) is not swallowed either.
  */
 #include "al.h"
 #include "pyapi.h"
@@ -31,7 +32,8 @@ typedef struct cancel_info {
     uint64_t serial;           /* the task's serial when recorded */
     uint32_t origin;           /* first counted request */
     uint32_t requests;         /* counted requests */
-    uint32_t timeout_requests; /* requests by timeout machinery (not counted) */
+    uint32_t converted;        /* requests by converting machinery (not counted) */
+    uint32_t uncancels;        /* uncancel() calls by the program */
     PyObject *waiter_ref;      /* weakref to _fut_waiter when first requested, or NULL
                                   (weak: the waiter's lifetime must not change) */
     char *message;             /* msg= of the first request, or NULL */
@@ -77,15 +79,24 @@ static PyObject *getset(PyObject *descr, const void *task)
     return descr != NULL ? al_descr_get(descr, (PyObject *)task) : NULL;
 }
 
-/* Requests made from these files are timeouts that turn the cancellation
- * into TimeoutError without Task.uncancel(). */
-static int from_timeout_library(uint32_t stack)
+/* True when the innermost frame of stack belongs to machinery that turns a
+ * cancellation into another outcome (see the top of this file). */
+static int from_converting_machinery(uint32_t stack)
 {
     al_json *st = al_stack_resolve(stack, 0);
     al_json *frames = al_json_get(st, "frames");
-    const char *file = al_json_get_str(al_json_at(frames, al_json_len(frames) ? al_json_len(frames) - 1 : 0), "file");
-    int r = file != NULL && strstr(file, "/async_timeout/") != NULL;
+    al_json *last = al_json_at(frames, al_json_len(frames) ? al_json_len(frames) - 1 : 0);
+    const char *file = al_json_get_str(last, "file");
+    const char *func = al_json_get_str(last, "function");
+    size_t n = file ? strlen(file) : 0;
+    int r = 0;
 
+#define ENDS(s) (n >= sizeof(s) - 1 && strcmp(file + n - (sizeof(s) - 1), s) == 0)
+    if (file != NULL)
+        r = strstr(file, "/async_timeout/") != NULL || ENDS("/asyncio/timeouts.py")
+            /* TaskGroup._abort cancels the children: those are real requests. */
+            || (ENDS("/asyncio/taskgroups.py") && !(func && strstr(func, "_abort")));
+#undef ENDS
     al_json_free(st);
     return r;
 }
@@ -146,8 +157,8 @@ static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int
         HASH_ADD_PTR(g_cancels, task, ci);
         rec->flags |= AL_TASK_CANCEL_REQUESTED;
     }
-    if (from_timeout_library(g_req.stack)) {
-        ci->timeout_requests++;
+    if (from_converting_machinery(g_req.stack)) {
+        ci->converted++;
         return;
     }
     if (ci->requests++ == 0) {
@@ -156,6 +167,17 @@ static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int
         g_req.waiter_ref = NULL;
         ci->message = message_arg(args, kwargs);
     }
+}
+
+static int uncancel_before(PyObject *args, PyObject *kwargs)
+{
+    PyObject *task = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
+    cancel_info *ci = task ? find(task) : NULL;
+
+    if (ci != NULL && ci->requests > ci->uncancels
+        && !from_converting_machinery(al_stack_capture(al_opts.stack_depth)))
+        ci->uncancels++;
+    return 0;
 }
 
 int al_cancel_install(PyObject *task_type)
@@ -169,6 +191,8 @@ int al_cancel_install(PyObject *task_type)
     Py_XINCREF(g_waiter_descr);
     Py_XINCREF(g_must_cancel_descr);
     Py_XINCREF(g_cancelling);
+    if (g_cancelling != NULL)   /* 3.11+ */
+        al_wrap_attr(task_type, "uncancel", uncancel_before, NULL);
     return al_wrap_attr(task_type, "cancel", cancel_before, cancel_after);
 }
 
@@ -194,31 +218,14 @@ static int is_true(PyObject *v)
     return r;
 }
 
-static long cancelling(const void *task)
-{
-    PyObject *r;
-    long n;
-
-    if (g_cancelling == NULL)
-        return -1;      /* before 3.11: no counter */
-    r = PyObject_CallFunctionObjArgs(g_cancelling, (PyObject *)task, NULL);
-    n = r != NULL && PyLong_Check(r) ? PyLong_AsLong(r) : -1;
-    Py_XDECREF(r);
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    return n;
-}
-
 int al_cancel_swallowed(const void *task)
 {
     cancel_info *ci = find(task);
     PyObject *waiter;
     int pending, moved;
 
-    if (ci == NULL || ci->requests == 0 || ci->swallow_reported)
+    if (ci == NULL || ci->requests <= ci->uncancels || ci->swallow_reported)
         return 0;
-    if (cancelling(task) == 0)
-        return 0;       /* uncancel()ed: consumed on purpose */
     pending = al_task_is_pending(task);
     if (pending == 0) {
         /* Finished: swallowed when it ended normally, not cancelled. */
