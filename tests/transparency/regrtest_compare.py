@@ -391,13 +391,14 @@ def findings(rundir):
             kinds[k + " (dropped)"] += v
     logs = sorted(glob.glob(os.path.join(rundir, "al.*.log")))
     log_crash = []
-    log_diag = []
+    log_kinds = collections.Counter()
     for p in logs:
         for line in open(p, encoding="utf-8", errors="replace"):
             if any(w in line for w in ("Fatal Python error", "Segmentation fault", "core dumped", "Aborted")):
                 log_crash.append("%s: %s" % (os.path.basename(p), line.strip()))
-            if "asyncleak:" in line:
-                log_diag.append("%s: %s" % (os.path.basename(p), line.strip()))
+            m = re.match(r"^==\d+== asyncleak: (\w+):", line)
+            if m:
+                log_kinds[m.group(1)] += 1
     out = {
         "json_files": files,
         "json_unparsable": bad,
@@ -407,7 +408,7 @@ def findings(rundir):
         "by_kind": dict(sorted(kinds.items())),
         "by_kind_when": dict(sorted(whens.items())),
         "log_crash_lines": log_crash[:20],
-        "log_diag_lines": log_diag[:20],
+        "log_by_kind": dict(sorted(log_kinds.items())),
     }
     return out
 
