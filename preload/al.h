@@ -87,6 +87,22 @@ void al_report_shutdown_hang(const void *loop, double waited);
 void al_watchdog_begin(const void *loop);
 void al_watchdog_end(const void *loop);
 
+/* hooks_resource.c */
+/* Loads the built-in resource kinds and the resources=FILE ones. */
+void al_resources_init(void);
+/* Number of kinds whose module was not imported yet. */
+int al_resources_pending(void);
+/* Hooks the kinds of module (just being imported) / of every module
+ * already in sys.modules. */
+void al_resources_on_import(const char *module);
+void al_resources_sweep(void);
+/* Reports unclosed resources of loop (all when NULL).  Returns how many. */
+int al_report_unclosed_resources(const void *loop, const char *when);
+/* From the exception handler: aiohttp's "Unclosed ..." messages name the
+ * object in the context. */
+void al_resources_exception_context(PyObject *context, const char *message);
+void al_resources_reset(void);
+
 /* hooks_loop.c */
 int al_loop_install(void);
 int al_uvloop_install(void);

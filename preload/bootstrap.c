@@ -45,6 +45,7 @@ void al_check_fork(void)
     al_registry_free(&al_tasks);
     al_registry_init(&al_tasks);
     al_cancel_reset();
+    al_resources_reset();
     al_report_reset();
 }
 
@@ -144,6 +145,27 @@ static void install(int target)
             al_diag("cannot hook uvloop; uvloop loops are not reported at close");
         Py_XDECREF(mod);
     }
+    if (al_active && al_resources_pending() > 0)
+        al_resources_sweep();
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    al_exc_restore(&exc);
+    g_installing = 0;
+}
+
+static void install_resources_of(PyObject *name)
+{
+    const char *module = al_str_utf8(name);
+    al_exc_state exc;
+
+    if (module == NULL)
+        return;
+    g_installing = 1;
+    al_exc_save(&exc);
+    al_resources_on_import(module);
+    /* Modules imported meanwhile raised events we skipped under the guard. */
+    if (al_resources_pending() > 0)
+        al_resources_sweep();
     if (PyErr_Occurred())
         PyErr_Clear();
     al_exc_restore(&exc);
@@ -159,7 +181,9 @@ static int audit_hook(const char *event, PyObject *args, void *data)
      * test must reject them for the cost of two compares. */
     if (event[0] != 'i' || strcmp(event, "import") != 0)
         return 0;
-    if (g_installing || g_refused || g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP))
+    if (g_installing || g_refused)
+        return 0;
+    if (g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP) && al_resources_pending() == 0)
         return 0;
     name = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
     if (name == NULL || !PyUnicode_Check(name))
@@ -169,8 +193,11 @@ static int audit_hook(const char *event, PyObject *args, void *data)
         target = TARGET_ASYNCIO;
     else if (PyUnicode_CompareWithASCIIString(name, "uvloop") == 0)
         target = TARGET_UVLOOP;
-    else
+    else {
+        if (al_active && al_resources_pending() > 0 && al_in_main_interpreter())
+            install_resources_of(name);
         return 0;
+    }
     if ((g_installed & target) || !al_in_main_interpreter())
         return 0;
     install(target);
@@ -192,6 +219,7 @@ __attribute__((constructor)) static void al_constructor(void)
     spec = getenv("ASYNCLEAK_OPTIONS");
     al_options_parse(&al_opts, spec, complain, NULL);
     al_registry_init(&al_tasks);
+    al_resources_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (PySys_AddAuditHook(audit_hook, NULL) < 0)
         al_diag("cannot add the audit hook; not tracking");

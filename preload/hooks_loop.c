@@ -44,7 +44,8 @@ static void close_after(PyObject *args, PyObject *kwargs, PyObject *result, int 
     al_check_fork();
     al_loop_shutdown_end(loop);
     if (al_report_pending_tasks(loop, "pending_task", "loop_close")
-        + al_report_swallowed_finished(loop, "loop_close") > 0)
+        + al_report_swallowed_finished(loop, "loop_close")
+        + al_report_unclosed_resources(loop, "loop_close") > 0)
         al_report_commit(0);
 }
 
@@ -140,7 +141,9 @@ static void exception_handler_after(PyObject *args, PyObject *kwargs, PyObject *
     if (msg == NULL)
         return;
     al_check_fork();
-    if (strcmp(msg, "Task was destroyed but it is pending!") == 0
+    if (strncmp(msg, "Unclosed ", 9) == 0)
+        al_resources_exception_context(context, msg);
+    else if (strcmp(msg, "Task was destroyed but it is pending!") == 0
         && (task = PyDict_GetItemString(context, "task")) != NULL)
         report_gc_task(task, "destroyed_pending_task", msg, NULL);
     else if (ends_with(msg, "exception was never retrieved")
@@ -162,6 +165,7 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
         al_check_fork();
         al_report_pending_tasks(NULL, "pending_task", "exit");
         al_report_swallowed_finished(NULL, "exit");
+        al_report_unclosed_resources(NULL, "exit");
         al_report_commit(0);
     }
     if (PyErr_Occurred())

@@ -4,21 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uthash.h>
 
-typedef struct entry {
-    al_stack_rec rec;
-    UT_hash_handle hh;
-} entry;
-
-static entry *g_table;          /* uthash by (frames bytes, precomputed hash) */
-static al_stack_rec **g_by_id;  /* index id-1 -> record */
+/* Records by id (index id-1), and an open-addressing index of ids by hash.
+ * Frames are compared field by field (never as bytes: al_raw_frame has
+ * padding), and `truncated` is part of a stack's identity. */
+static al_stack_rec **g_by_id;
 static uint32_t g_count, g_cap;
-static entry *g_last;           /* most recent hit: tight spawn loops repeat it */
+static uint32_t *g_index;       /* slot -> id, 0 = empty */
+static size_t g_index_cap;      /* power of two */
+static al_stack_rec *g_last;    /* most recent hit: tight spawn loops repeat it */
 
 static uint64_t hash_frames(const al_raw_frame *f, uint32_t n, int truncated)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n ^ ((uint64_t)truncated << 63);
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n ^ ((uint64_t)(truncated != 0) << 32);
     uint32_t i;
 
     for (i = 0; i < n; i++) {
@@ -28,60 +26,92 @@ static uint64_t hash_frames(const al_raw_frame *f, uint32_t n, int truncated)
         h *= 0x100000001b3ull;
         h ^= h >> 29;
     }
+    h ^= h >> 32;
     return h;
 }
 
-static int same(const entry *e, const al_raw_frame *f, uint32_t n, int truncated, uint64_t h)
+static int same(const al_stack_rec *r, const al_raw_frame *f, uint32_t n, int truncated, uint64_t h)
 {
-    return e->rec.hash == h && e->rec.depth == n && e->rec.truncated == truncated
-        && memcmp(e->rec.frames, f, n * sizeof *f) == 0;
+    uint32_t i;
+
+    if (r->hash != h || r->depth != n || r->truncated != (truncated != 0))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (r->frames[i].code != f[i].code || r->frames[i].lasti != f[i].lasti)
+            return 0;
+    return 1;
+}
+
+static int index_grow(void)
+{
+    size_t ncap = g_index_cap ? g_index_cap * 2 : 512, i, j;
+    uint32_t *nidx = calloc(ncap, sizeof *nidx);
+
+    if (nidx == NULL)
+        return -1;
+    for (i = 0; i < g_count; i++) {
+        for (j = g_by_id[i]->hash & (ncap - 1); nidx[j] != 0; j = (j + 1) & (ncap - 1))
+            ;
+        nidx[j] = g_by_id[i]->id;
+    }
+    free(g_index);
+    g_index = nidx;
+    g_index_cap = ncap;
+    return 0;
 }
 
 uint32_t al_stack_intern(const al_raw_frame *frames, uint32_t n, int truncated,
                          void (*retain)(const void *code))
 {
     uint64_t h = hash_frames(frames, n, truncated);
-    size_t keylen = n * sizeof *frames;
-    entry *e = NULL;
+    al_stack_rec *rec;
+    size_t slot;
     uint32_t i;
 
     if (g_last != NULL && same(g_last, frames, n, truncated, h))
-        return g_last->rec.id;
-    /* uthash compares the frame bytes (an empty stack uses a one-byte key);
-     * `truncated` is part of the hash, hence of the identity. */
-    HASH_FIND_BYHASHVALUE(hh, g_table, n ? (const void *)frames : "", n ? keylen : 1, (unsigned)h, e);
-    if (e != NULL) {
-        g_last = e;
-        return e->rec.id;
-    }
+        return g_last->id;
+    if (g_index_cap != 0)
+        for (slot = h & (g_index_cap - 1); g_index[slot] != 0; slot = (slot + 1) & (g_index_cap - 1))
+            if (same(g_by_id[g_index[slot] - 1], frames, n, truncated, h)) {
+                g_last = g_by_id[g_index[slot] - 1];
+                return g_last->id;
+            }
+    /* New stack.  Keep the index at most half full. */
+    if ((g_count + 1) * 2 > g_index_cap && index_grow() < 0)
+        return 0;
     if (g_count == g_cap) {
         uint32_t ncap = g_cap ? g_cap * 2 : 256;
-        al_stack_rec **nidx = realloc(g_by_id, ncap * sizeof *nidx);
-        if (nidx == NULL)
+        al_stack_rec **nids = realloc(g_by_id, ncap * sizeof *nids);
+        if (nids == NULL)
             return 0;
-        g_by_id = nidx;
+        g_by_id = nids;
         g_cap = ncap;
     }
-    e = calloc(1, sizeof *e);
-    if (e == NULL)
+    rec = calloc(1, sizeof *rec);
+    if (rec == NULL)
         return 0;
-    e->rec.frames = malloc(n ? keylen : 1);
-    if (e->rec.frames == NULL) {
-        free(e);
+    rec->frames = calloc(n ? n : 1, sizeof *rec->frames);
+    if (rec->frames == NULL) {
+        free(rec);
         return 0;
     }
-    memcpy(e->rec.frames, frames, keylen);
-    e->rec.depth = n;
-    e->rec.truncated = truncated;
-    e->rec.hash = h;
-    e->rec.id = ++g_count;
-    g_by_id[e->rec.id - 1] = &e->rec;
+    for (i = 0; i < n; i++) {
+        rec->frames[i].code = frames[i].code;
+        rec->frames[i].lasti = frames[i].lasti;
+    }
+    rec->depth = n;
+    rec->truncated = truncated != 0;
+    rec->hash = h;
+    rec->id = ++g_count;
+    g_by_id[rec->id - 1] = rec;
+    for (slot = h & (g_index_cap - 1); g_index[slot] != 0; slot = (slot + 1) & (g_index_cap - 1))
+        ;
+    g_index[slot] = rec->id;
     if (retain != NULL)
         for (i = 0; i < n; i++)
             retain(frames[i].code);
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, g_table, n ? (const void *)e->rec.frames : "", n ? keylen : 1, (unsigned)h, e);
-    g_last = e;
-    return e->rec.id;
+    g_last = rec;
+    return rec->id;
 }
 
 al_stack_rec *al_stack_get(uint32_t id)
@@ -98,16 +128,18 @@ uint32_t al_stack_count(void)
 
 void al_stack_reset(void)
 {
-    entry *e, *tmp;
+    uint32_t i;
 
-    HASH_ITER(hh, g_table, e, tmp) {
-        HASH_DEL(g_table, e);
-        free(e->rec.frames);
-        al_json_free(e->rec.resolved);
-        free(e);
+    for (i = 0; i < g_count; i++) {
+        free(g_by_id[i]->frames);
+        al_json_free(g_by_id[i]->resolved);
+        free(g_by_id[i]);
     }
     free(g_by_id);
+    free(g_index);
     g_by_id = NULL;
+    g_index = NULL;
     g_count = g_cap = 0;
+    g_index_cap = 0;
     g_last = NULL;
 }

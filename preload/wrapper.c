@@ -113,6 +113,10 @@ int al_wrap_attr(PyObject *owner, const char *name, al_before_fn before, al_afte
         PyObject *dict = al_type_dict(owner);
         orig = dict ? PyDict_GetItemString(dict, name) : NULL;
         Py_XINCREF(orig);
+        /* Inherited (e.g. a resource class without its own __init__): wrap
+         * what the class resolves to, in the class itself. */
+        if (orig == NULL)
+            orig = al_getattr(owner, name);
     } else {
         orig = al_getattr(owner, name);
     }
@@ -125,10 +129,13 @@ int al_wrap_attr(PyObject *owner, const char *name, al_before_fn before, al_afte
     ((al_wrapper *)w)->orig = orig;
     ((al_wrapper *)w)->before = before;
     ((al_wrapper *)w)->after = after;
-    if (PyType_Check(owner))
+    /* setattr keeps a Python class's slots (e.g. tp_init for __init__) in
+     * step; static and immutable types refuse it and get a dict write. */
+    rc = PyObject_SetAttrString(owner, name, w);
+    if (rc < 0 && PyType_Check(owner)) {
+        PyErr_Clear();
         rc = al_type_dict_set(owner, name, w);
-    else
-        rc = PyObject_SetAttrString(owner, name, w);
+    }
 out:
     if (PyErr_Occurred())
         PyErr_Clear();

@@ -78,6 +78,9 @@ def test_spawn_path(interp, tmp_path, path):
     run = run_program(interp, tmp_path, "spawn.py", path)
     assert run.returncode == 0, run.describe()
     assert f"{path} EXACT" in run.stdout.splitlines(), run.describe()
+    if path == "eager":
+        # The task ran eagerly up to its first await and stayed pending.
+        assert "eager started True" in run.stdout.splitlines(), run.describe()
     assert run.report is not None, run.describe()
     assert run.report["python"].startswith(f"{interp.version[0]}.{interp.version[1]}."), run.report["python"]
     findings = run.findings()

@@ -215,6 +215,10 @@ def diff_runs(a, b):
         if (oa == "missing" or ob == "missing") and mod and a["modules"].get(mod) != b["modules"].get(mod):
             continue
         diffs.append({"kind": "test", "id": t, "module": mod, "without": oa, "with": ob})
+    # "passed -> failed" of a module whose tests differ says nothing more.
+    explained = {d["module"] for d in diffs if d["kind"] == "test"}
+    diffs = [d for d in diffs if not (d["kind"] == "module" and d["id"] in explained
+                                      and {d["without"], d["with"]} <= {"passed", "failed"})]
     if not diffs and a["counts"] and b["counts"] and a["counts"] != b["counts"]:
         diffs.append({"kind": "counts", "id": "counts", "without": a["counts"], "with": b["counts"]})
     return diffs
@@ -280,46 +284,70 @@ def observe(res, diff):
     return base_outcome(res["outcomes"].get(diff["id"]))
 
 
+MAX_ISOLATED = 10   # isolated re-runs per version (each costs 2 x repeats runs)
+
+
+def split_verdict(seen):
+    """'real', 'flaky-without', 'flaky-with' or 'same' for observations per side."""
+    wo, wi = set(seen["without"]), set(seen["with"])
+    if len(wo) > 1:
+        return "flaky-without"
+    if len(wi) > 1:
+        return "flaky-with"
+    return "real" if wo != wi else "same"
+
+
 def recheck(verdir, cfg, repeats):
+    """Re-runs every module with a difference `repeats` times per side, then
+    (for at most MAX_ISOLATED test ids) the test alone, and classifies each
+    difference: real, flaky, or not reproduced."""
     diffs = json.load(open(os.path.join(verdir, "diffs.json")))
+    n = [0]
+    module_runs = {}
+
+    def runs(module, pattern, tag):
+        out = {"without": [], "with": []}
+        for i in range(repeats):
+            for side in ("without", "with"):
+                n[0] += 1
+                outdir = os.path.join(verdir, "recheck", "%03d-%s-%s" % (n[0], tag, side))
+                out[side].append(run_regrtest(cfg, module, pattern, side == "with", outdir))
+        return out
+
     results = []
-    n = 0
+    isolated = 0
     for d in diffs:
         if d["kind"] == "counts":
-            d = dict(d, verdict="unexplained count difference (no test id differs)")
-            results.append(d)
+            results.append(dict(d, verdict="unexplained count difference (no test id differs)"))
             continue
         module = d["id"] if d["kind"] == "module" else d["module"]
-        levels = []
-        if d["kind"] == "test":
-            levels.append(("isolated", match_pattern(d["id"], module)))
-        levels.append(("module", None))
+        if module not in module_runs:
+            module_runs[module] = runs(module, None, module.split(".")[-1])
         d = dict(d, rechecks=[])
-        verdict = None
-        for level, pattern in levels:
-            seen = {"without": [], "with": []}
-            for i in range(repeats):
-                for side in ("without", "with"):
-                    n += 1
-                    outdir = os.path.join(verdir, "recheck", "%03d-%s-%s" % (n, level, side))
-                    res = run_regrtest(cfg, module, pattern, side == "with", outdir)
-                    seen[side].append(observe(res, d))
-            d["rechecks"].append({"level": level, "match": pattern, "without": seen["without"],
-                                  "with": seen["with"]})
-            wo, wi = set(seen["without"]), set(seen["with"])
-            if len(wo) == 1 and len(wi) == 1 and wo != wi:
-                verdict = "real" if level == "isolated" else "real (shows when the whole module runs)"
-                break
-            if len(wo) > 1:
-                verdict = "flaky (varies without the preload too)"
-                break
-            if len(wi) > 1:
-                verdict = "flaky under the preload (varies with it; check!)"
-                # keep looking at module level only when isolation did not decide
-                continue
-        if verdict is None:
-            verdict = "flaky (not reproduced on re-run)"
-        d["verdict"] = verdict
+        seen = {side: [observe(r, d) for r in module_runs[module][side]] for side in ("without", "with")}
+        d["rechecks"].append({"level": "module", "match": None, **seen})
+        mv = split_verdict(seen)
+        iv = None
+        if d["kind"] == "test" and mv != "flaky-without" and isolated < MAX_ISOLATED:
+            isolated += 1
+            pattern = match_pattern(d["id"], module)
+            iso = runs(module, pattern, "isolated")
+            seen_i = {side: [observe(r, d) for r in iso[side]] for side in ("without", "with")}
+            d["rechecks"].append({"level": "isolated", "match": pattern, **seen_i})
+            iv = split_verdict(seen_i)
+        if mv == "real" and iv in (None, "real"):
+            v = "real" if iv == "real" else "real (whole-module re-runs)"
+        elif mv == "real":
+            v = "real (only when the whole module runs)"
+        elif iv == "real":
+            v = "real (in isolation; not reproduced in whole-module re-runs)"
+        elif "flaky-without" in (mv, iv):
+            v = "flaky (varies without the preload too)"
+        elif "flaky-with" in (mv, iv):
+            v = "flaky under the preload only (check!)"
+        else:
+            v = "flaky (not reproduced on re-run)"
+        d["verdict"] = v
         results.append(d)
     with open(os.path.join(verdir, "recheck.json"), "w") as f:
         json.dump(results, f, indent=1)

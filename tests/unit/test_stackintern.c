@@ -476,6 +476,16 @@ static void test_reset(void **state)
     assert_frames(2, a, 2, 0);
     assert_int_equal(al_stack_count(), 2);
 
+    /* the last hit before a reset is new after it */
+    al_stack_reset();
+    retain_reset();
+    assert_int_equal(al_stack_intern(a, 2, 0, retain), 1);
+    al_stack_reset();
+    assert_int_equal(al_stack_intern(a, 2, 0, retain), 1);
+    assert_int_equal(g_retain_calls, 4);
+    assert_int_equal(al_stack_count(), 1);
+    al_stack_reset();
+
     /* reset twice, and with nothing interned */
     al_stack_reset();
     al_stack_reset();
