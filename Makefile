@@ -49,12 +49,12 @@ $(BUILD)/obj/common/%.o: common/%.c $(wildcard common/*.h) $(DEPS_STAMP)
 
 # Every CPython reference in the preload is made weak, so the library loads
 # (and stays inert) in processes without Python, also with LD_BIND_NOW=1.
-$(BUILD)/obj/preload/%.o: preload/%.c $(wildcard preload/*.h common/*.h) $(DEPS_STAMP)
+$(BUILD)/obj/preload/%.o: preload/%.c $(wildcard preload/*.h common/*.h) VERSION $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@.tmp
 	objcopy --weaken $@.tmp $@ && rm -f $@.tmp
 
-$(BUILD)/obj/reporter/%.o: reporter/%.c $(wildcard reporter/*.h common/*.h) $(DEPS_STAMP)
+$(BUILD)/obj/reporter/%.o: reporter/%.c $(wildcard reporter/*.h common/*.h) VERSION $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Ireporter -c $< -o $@
 

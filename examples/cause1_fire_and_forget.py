@@ -69,7 +69,6 @@ async def consume(queue):
 def start_consumer():
     queue = asyncio.Queue()
     asyncio.create_task(consume(queue))       # neither task nor queue is kept
-    return None
 
 
 async def pipeline():

@@ -19,7 +19,7 @@ import pytest
 from conftest import (ASYNCLEAK, LIB, assert_no_tool_output, assert_origin, assert_suspended_in,
                       assert_task, assert_text_mentions, check_contract, clean_env, fmt_frames,
                       frames_of, is_asyncio_internal, marker_line, need_module, need_system,
-                      need_version, preload_env, program_path, run_cmd, run_plain, run_program,
+                      need_version, preload_env, program_path, run_cmd, run_plain, run_program, run_source,
                       same_file, short_name)
 
 TASK_N = re.compile(r"Task-\d+")
@@ -341,6 +341,24 @@ def test_non_python_process_untouched(tmp_path, argv, bind_now):
     assert (run.returncode, run.stdout, run.stderr) == (base.returncode, base.stdout, base.stderr), run.describe()
     assert "asyncleak" not in run.stderr
     assert run.reports == {}, run.describe()
+
+
+def test_python_with_bind_now(interp, tmp_path):
+    """LD_BIND_NOW=1 resolves every symbol at load: the preload must still work in Python."""
+    src = ("import asyncio\n"
+           "KEEP = []\n"
+           "async def forever():\n"
+           "    await asyncio.sleep(3600)\n"
+           "async def main():\n"
+           "    KEEP.append(asyncio.create_task(forever(), name='bound'))  # ORIGIN:bound\n"
+           "    await asyncio.sleep(0)\n"
+           "asyncio.run(main())\n"
+           "print('ok')\n")
+    run = run_source(interp, tmp_path, src, env=preload_env(tmp_path, LD_BIND_NOW="1"))
+    assert run.returncode == 0 and run.stdout == "ok\n", run.describe()
+    f = only(run.findings())
+    assert_task(f, "orphaned_task", "runner_shutdown", "bound", "forever")
+    assert_origin(f, tmp_path / "prog.py", marker_line(tmp_path / "prog.py", "bound"))
 
 
 def test_python_without_asyncio_imports_nothing(interp, tmp_path):

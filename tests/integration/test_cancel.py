@@ -1,0 +1,386 @@
+"""test_cancel.py - cause 2 (swallowed cancellation), cancel origins and the
+shutdown watchdog, in real CPython processes on every interpreter.
+
+What a user reads in a report is checked: the finding's kind and when, the
+task's name and coroutine, the origin's last frame (the line that created the
+task, found through its "# ORIGIN:name" marker comment), the cancel origin
+(the line that called cancel(), or the asyncio machinery that did), and for
+shutdown_hang the stuck tasks with their origin, cancel origin and where they
+wait.  Every report also goes through the shared contract checker
+(conftest.run_cmd).
+
+Programs (programs/cancel_*.py) document what each form leaves behind:
+  cancel_swallow.py  the swallowing forms: one swallowed_cancel each
+  cancel_correct.py  the correct forms: no finding at all
+  cancel_origin.py   a cancelled task still pending at loop close: the cancel
+                     origin in its pending_task finding
+  cancel_hang.py     asyncio.run()'s cancel-all step waiting: shutdown_hang
+"""
+import json
+import re
+
+import pytest
+
+from conftest import (assert_origin, assert_suspended_in, assert_task, fmt_frames, frames_of,
+                      is_asyncio_internal, marker_line, need_module, need_system, need_version,
+                      program_path, run_plain, run_program, same_file, short_name)
+
+TASK_N = re.compile(r"Task-\d+")
+
+
+def only(items, what="finding", run=None):
+    assert len(items) == 1, (f"expected exactly one {what}, got {len(items)}: {json.dumps(items, indent=1)}"
+                             + ("\n" + run.describe() if run is not None and not items else ""))
+    return items[0]
+
+
+def kinds(run):
+    return [f["kind"] for f in run.findings()]
+
+
+def cancel_of(finding) -> dict:
+    c = finding.get("cancel")
+    assert isinstance(c, dict), f"no 'cancel' in the finding:\n{json.dumps(finding, indent=1)}"
+    return c
+
+
+def assert_cancel_at(finding, path, line, function="main", requested=1):
+    """cancel.requested and cancel.origin ending at path:line, in function."""
+    c = cancel_of(finding)
+    assert c.get("requested") == requested, f"cancel.requested: expected {requested}, got {c}"
+    frames = frames_of(c.get("origin"))
+    assert frames, c
+    last = frames[-1]
+    assert same_file(last["file"], path) and last["line"] == line, (
+        f"cancel origin should end at {path}:{line}, ends at {last['file']}:{last['line']}\n{fmt_frames(frames)}")
+    assert short_name(last["function"]) == function, fmt_frames(frames)
+    return frames
+
+
+def assert_cancel_by_asyncio(finding, module_file, function=None):
+    """The cancel origin's innermost frame is asyncio/<module_file> (in function)."""
+    frames = frames_of(cancel_of(finding).get("origin"))
+    assert frames, finding
+    last = frames[-1]
+    assert last["file"].replace("\\", "/").endswith(f"asyncio/{module_file}"), (
+        f"cancel origin should end in asyncio/{module_file}:\n{fmt_frames(frames)}")
+    if function is not None:
+        assert short_name(last["function"]) == function, fmt_frames(frames)
+    return frames
+
+
+def assert_text_cancelled_at(run, path, line):
+    """The text report shows a 'Cancelled at' section with the cancel() line."""
+    assert "Cancelled at" in run.stderr, run.describe()
+    section = run.stderr[run.stderr.index("Cancelled at"):]
+    assert f'File "{path}", line {line}, in ' in section, run.describe()
+
+
+# ==== swallowing forms: one swallowed_cancel each ==========================================
+
+# form -> (coroutine, task state at loop close)
+SWALLOW_FORMS = {
+    "continue": ("poll_continue", "pending"),             # except CancelledError: continue
+    "pass_return": ("fetch_pass_return", "finished"),      # except CancelledError: pass; return
+    "bare_except": ("consume_bare_except", "pending"),     # bare except:
+    "base_exception": ("job_base_exception", "finished"),  # except BaseException
+    "suppress": ("flush_suppress", "finished"),            # contextlib.suppress(CancelledError)
+    "retry": ("request_retry", "pending"),                 # retry loop catching everything
+}
+
+
+def check_swallowed(run, prog, form, when):
+    coro, state = SWALLOW_FORMS[form]
+    f = only(run.findings(), run=run)
+    assert_task(f, "swallowed_cancel", when, f"swallow-{form}", coro)
+    assert f["task"]["state"] == state, f
+    assert_origin(f, prog, marker_line(prog, "spawn"))
+    assert_cancel_at(f, prog, marker_line(prog, "cancel"))
+    if state == "pending":
+        assert_suspended_in(f, coro)
+    return f
+
+
+@pytest.mark.parametrize("form", list(SWALLOW_FORMS))
+def test_swallowed_form(interp, tmp_path, form):
+    prog = program_path("cancel_swallow.py")
+    run = run_program(interp, tmp_path, "cancel_swallow.py", form)
+    assert run.returncode == 0, run.describe()
+    out = run.stdout.splitlines()
+    assert "end" in out, run.describe()
+    state = SWALLOW_FORMS[form][1]
+    assert any(l == f"{form}: pending" if state == "pending" else l.startswith(f"{form}: done ")
+               for l in out), run.describe()
+    check_swallowed(run, prog, form, "loop_close")
+    assert f"asyncleak: swallowed_cancel: task 'swallow-{form}'" in run.stderr, run.describe()
+    assert f'File "{prog}", line {marker_line(prog, "spawn")}, in main' in run.stderr, run.describe()
+    assert_text_cancelled_at(run, prog, marker_line(prog, "cancel"))
+
+
+@pytest.mark.parametrize("form,mode,when", [
+    ("pass_return", "nokeep", "gc"),          # finished normally, then garbage-collected
+    ("suppress", "nokeep", "gc"),
+    ("continue", "noclose", "exit"),          # still pending, loop never closed
+    ("retry", "noclose", "exit"),
+    ("base_exception", "noclose", "exit"),    # finished normally, loop never closed
+])
+def test_swallowed_reported_when(interp, tmp_path, form, mode, when):
+    prog = program_path("cancel_swallow.py")
+    run = run_program(interp, tmp_path, "cancel_swallow.py", form, mode)
+    assert run.returncode == 0 and "end" in run.stdout.splitlines(), run.describe()
+    check_swallowed(run, prog, form, when)
+
+
+@pytest.mark.parametrize("form", ["continue", "pass_return"])
+def test_swallowed_on_uvloop_loop(interp, tmp_path, form):
+    need_system(interp, "uvloop")
+    need_module(interp, "uvloop")
+    prog = program_path("cancel_swallow.py")
+    run = run_program(interp, tmp_path, "cancel_swallow.py", form, "uvloop")
+    assert run.returncode == 0 and "end" in run.stdout.splitlines(), run.describe()
+    check_swallowed(run, prog, form, "loop_close")
+
+
+def test_swallowed_taskgroup_child(interp, tmp_path):
+    """A TaskGroup cancelling a child (_abort) is a real request: the child
+    that swallows it is reported, cancelled at TaskGroup._abort."""
+    need_version(interp, (3, 11), "asyncio.TaskGroup")
+    prog = program_path("cancel_swallow.py")
+    run = run_program(interp, tmp_path, "cancel_swallow.py", "taskgroup")
+    assert run.returncode == 0, run.describe()
+    assert "taskgroup: done ignored the group" in run.stdout.splitlines(), run.describe()
+    f = only(run.findings(), run=run)
+    assert_task(f, "swallowed_cancel", "loop_close", "swallow-taskgroup", "sibling_swallows")
+    assert f["task"]["state"] == "finished", f
+    assert_origin(f, prog, marker_line(prog, "spawn_taskgroup"))
+    frames = assert_cancel_by_asyncio(f, "taskgroups.py", "_abort")
+    assert any(same_file(fr["file"], prog) and short_name(fr["function"]) == "main_taskgroup"
+               for fr in frames), f"the program's frames lead to the cancel:\n{fmt_frames(frames)}"
+
+
+@pytest.mark.parametrize("form", ["wait_for_inner", "timeout_inner"])
+def test_swallowed_by_task_awaited_under_timeout(interp, tmp_path, form):
+    """A timeout expiring while the task awaits another task: the cancellation
+    reaches the awaited task as a plain CancelledError (only the awaiting task
+    gets a TimeoutError).  When that task swallows it, the timeout silently
+    does nothing (wait_for returns "partial" on 3.11+): swallowed_cancel, on
+    every version."""
+    if form == "timeout_inner":
+        need_version(interp, (3, 11), "asyncio.timeout")
+    prog = program_path("cancel_swallow.py")
+    run = run_program(interp, tmp_path, "cancel_swallow.py", form)
+    assert run.returncode == 0 and "end" in run.stdout.splitlines(), run.describe()
+    hits = [f for f in run.findings() if f["kind"] == "swallowed_cancel"]
+    assert hits, (f"{form}: the task running inner_swallows swallowed the timeout's cancellation "
+                  f"but no swallowed_cancel was reported\n{run.describe()}")
+    f = only(hits, run=run)
+    assert_task(f, "swallowed_cancel", f["when"],
+                TASK_N if form == "wait_for_inner" else "swallow-timeout_inner", "inner_swallows")
+    assert f["when"] in ("loop_close", "gc"), f
+    assert_origin(f, prog, marker_line(prog, "spawn_wait_for" if form == "wait_for_inner" else "spawn_timeout"))
+    frames = frames_of(cancel_of(f).get("origin"))
+    assert frames and is_asyncio_internal(frames[-1]["file"]), fmt_frames(frames)
+    assert len(run.findings()) == 1, run.describe()
+
+
+# ==== correct forms: no swallowed_cancel, no finding at all ================================
+
+# form -> (minimum version, feature) or None
+CORRECT_FORMS = {
+    "timeout": ((3, 11), "asyncio.timeout"),
+    "wait_for": None,
+    "taskgroup_siblings": ((3, 11), "asyncio.TaskGroup"),
+    "taskgroup_parent": ((3, 11), "asyncio.TaskGroup"),
+    "shield": None,
+    "uncancel": ((3, 11), "Task.uncancel"),
+    "cleanup_reraise": None,
+    "except_exception": None,
+    "cancel_gather": None,
+    "async_timeout": None,
+}
+CORRECT_RESULT = {
+    "timeout": "timed out", "wait_for": "timed out", "taskgroup_siblings": "group failed cleanly",
+    "taskgroup_parent": "parent carried on", "shield": "saved", "uncancel": "ignored on purpose",
+    "cleanup_reraise": "cancelled", "except_exception": "cancelled", "cancel_gather": "5 cancelled",
+    "async_timeout": "timed out",
+}
+
+
+@pytest.mark.parametrize("form", list(CORRECT_FORMS))
+def test_correct_form_not_swallowed(interp, tmp_path, form):
+    if CORRECT_FORMS[form]:
+        need_version(interp, *CORRECT_FORMS[form])
+    if form == "async_timeout":
+        need_module(interp, "async_timeout")
+    run = run_program(interp, tmp_path, "cancel_correct.py", form)
+    assert run.returncode == 0, run.describe()
+    assert run.stdout == f"{form} ok {CORRECT_RESULT[form]}\n", run.describe()
+    swallowed = [f for f in run.findings() if f["kind"] == "swallowed_cancel"]
+    assert not swallowed, f"{form} honours its cancellation, yet:\n{run.describe()}"
+    assert run.findings() == [], run.describe()
+    assert "asyncleak" not in run.stderr, run.describe()
+
+
+# ==== the cancel origin in other findings ==================================================
+
+@pytest.mark.parametrize("form,marker,requested", [
+    ("pending", "cancel", 1),          # started, suspended, cancel(), loop closed
+    ("unstarted", "cancel", 1),        # never ran a step, cancel(), loop closed
+    ("twice", "cancel_first", 2),      # two requests: counted, the first one's origin
+])
+def test_cancel_origin_in_pending_task(interp, tmp_path, form, marker, requested):
+    prog = program_path("cancel_origin.py")
+    run = run_program(interp, tmp_path, "cancel_origin.py", form)
+    assert run.returncode == 0 and run.stdout == f"closed {form}\n", run.describe()
+    f = only(run.findings(), run=run)
+    assert_task(f, "pending_task", "loop_close", "cancelled-not-awaited", "poll_forever")
+    assert_origin(f, prog, marker_line(prog, "spawn"), outer="spawn")
+    assert_cancel_at(f, prog, marker_line(prog, marker), function="<module>", requested=requested)
+    assert "message" not in cancel_of(f), f
+    assert_text_cancelled_at(run, prog, marker_line(prog, marker))
+
+
+def test_cancel_message_recorded(interp, tmp_path):
+    need_version(interp, (3, 9), "Task.cancel(msg=...)")
+    prog = program_path("cancel_origin.py")
+    run = run_program(interp, tmp_path, "cancel_origin.py", "message")
+    assert run.returncode == 0 and run.stdout == "closed message\n", run.describe()
+    f = only(run.findings(), run=run)
+    assert_task(f, "pending_task", "loop_close", "cancelled-not-awaited", "poll_forever")
+    assert_cancel_at(f, prog, marker_line(prog, "cancel_msg"), function="<module>")
+    assert cancel_of(f).get("message") == "bye", f
+
+
+# ==== shutdown_hang and the watchdog =======================================================
+
+HANG = program_path("cancel_hang.py")
+
+
+def hang_run(interp, tmp_path, form, watchdog):
+    options = [] if watchdog is None else [f"watchdog={watchdog}"]
+    return run_program(interp, tmp_path, "cancel_hang.py", form, options=options)
+
+
+def assert_normal_ending(run, interp, form, lines):
+    """Exit status 3 and exactly the output of an unpreloaded run."""
+    base = run_plain([interp.exe, HANG, form])
+    assert base.returncode == 3 and base.stdout.splitlines() == lines, (
+        f"baseline run of {form} differs from the expected output:\n{base.stdout}{base.stderr}")
+    assert run.returncode == 3, run.describe()
+    assert run.stdout == base.stdout, run.describe()
+
+
+def the_hang(run, name, spawn_marker, coro, outer="<module>"):
+    """The one shutdown_hang finding, and its entry for task name: origin,
+    cancel origin (the runner's cancel-all step) and suspended_at."""
+    hang = only(run.findings("shutdown_hang"), "shutdown_hang finding", run=run)
+    assert hang["when"] == "watchdog", hang
+    entries = [t for t in hang.get("tasks", []) if (t.get("task") or {}).get("name") == name]
+    entry = only(entries, f"entry for task {name!r} in shutdown_hang.tasks", run=run)
+    assert short_name(entry["task"]["coro"]) == coro, entry
+    assert entry["task"].get("state") == "pending", entry
+    assert_origin(entry, HANG, marker_line(HANG, spawn_marker), outer=outer)
+    assert_cancel_by_asyncio(entry, "runners.py", "_cancel_all_tasks")
+    assert cancel_of(entry).get("requested") == 1, entry
+    return hang, entry
+
+
+def test_shutdown_hang_swallowing_task(interp, tmp_path):
+    run = hang_run(interp, tmp_path, "swallow", 0.5)
+    assert_normal_ending(run, interp, "swallow", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
+                                                 "stubborn: done", "finished swallow"])
+    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn")
+    frames = assert_suspended_in(entry, "stubborn")
+    assert frames[0]["line"] == marker_line(HANG, "stubborn_wait"), fmt_frames(frames)
+    assert "0.5" in hang.get("message", ""), hang
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
+    assert sw["when"] in ("watchdog", "loop_close"), sw
+    assert_origin(sw, HANG, marker_line(HANG, "spawn"))
+    assert_cancel_by_asyncio(sw, "runners.py", "_cancel_all_tasks")
+    assert sorted(kinds(run)) == ["orphaned_task", "shutdown_hang", "swallowed_cancel"], run.describe()
+    assert "asyncleak: shutdown_hang:" in run.stderr, run.describe()
+
+
+@pytest.mark.parametrize("watchdog", ["0", None], ids=["watchdog=0", "default"])
+def test_no_shutdown_hang_when_watchdog_off_or_longer(interp, tmp_path, watchdog):
+    """watchdog=0 turns it off; the default (10 s) is longer than the 1.5 s hang.
+    The swallowed cancel is still reported, at loop close."""
+    run = hang_run(interp, tmp_path, "swallow", watchdog)
+    assert_normal_ending(run, interp, "swallow", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
+                                                 "stubborn: done", "finished swallow"])
+    assert "shutdown_hang" not in kinds(run), run.describe()
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", "loop_close", "stubborn", "stubborn")
+    assert sw["task"]["state"] == "finished", sw
+    assert_cancel_by_asyncio(sw, "runners.py", "_cancel_all_tasks")
+
+
+def test_quick_shutdown_never_hangs(interp, tmp_path):
+    """Tasks that clean up quickly: no shutdown_hang with watchdog=0.2, also
+    not later (two asyncio.run() calls, then the process lives on 0.6 s)."""
+    run = hang_run(interp, tmp_path, "quick", 0.2)
+    assert_normal_ending(run, interp, "quick", ["finished quick"])
+    assert sorted(set(kinds(run))) == ["orphaned_task"], run.describe()
+    assert len(run.findings()) == 10, run.describe()
+
+
+def test_slow_cleanup_that_reraises_is_not_swallowed(interp, tmp_path):
+    """A task whose cleanup (an await in except CancelledError) outlasts the
+    watchdog and then re-raises: the shutdown did take too long
+    (shutdown_hang), but the task honours its cancellation: no swallowed_cancel."""
+    run = hang_run(interp, tmp_path, "slow_cleanup", 0.5)
+    assert_normal_ending(run, interp, "slow_cleanup", ["slow_cleanup: re-raising", "finished slow_cleanup"])
+    the_hang(run, "slow-cleanup", "spawn_slow", "slow_cleanup")
+    assert "swallowed_cancel" not in kinds(run), (
+        "the task re-raised its CancelledError after an await in its cleanup, yet it was reported "
+        f"as swallowed\n{run.describe()}")
+
+
+def test_shutdown_hang_in_thread_loop(interp, tmp_path):
+    run = hang_run(interp, tmp_path, "thread", 0.5)
+    assert_normal_ending(run, interp, "thread", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
+                                                "stubborn: done", "finished thread"])
+    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn", outer="thread_main")
+    assert_suspended_in(entry, "stubborn")
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
+
+
+def test_shutdown_hang_while_spinning_in_python(interp, tmp_path):
+    """The task swallows the runner's cancel, then spins 1.5 s without
+    awaiting: the watchdog still reports while it spins (the program sees
+    shutdown_hang in its own JSON report before the spin ends)."""
+    run = hang_run(interp, tmp_path, "spin", 0.5)
+    assert run.returncode == 3, run.describe()
+    out = run.stdout.splitlines()
+    assert out[0] == "spinner: ignoring cancel" and out[-1] == "finished spin", run.describe()
+    m = re.fullmatch(r"spinner: seen while spinning after (\d+\.\d+) s", out[1])
+    assert m, f"shutdown_hang was not written while the task spun\n{run.describe()}"
+    assert 0.4 <= float(m.group(1)) <= 1.4, run.describe()
+    hang, entry = the_hang(run, "spinner", "spawn_spin", "spinner")
+    if "suspended_at" in entry:      # running, not suspended: where it runs
+        assert_suspended_in(entry, "spinner")
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", sw["when"], "spinner", "spinner")
+    assert_origin(sw, HANG, marker_line(HANG, "spawn_spin"))
+
+
+@pytest.mark.parametrize("form", ["uv_policy", "uv_install", "uv_runner", "uv_run"])
+def test_shutdown_hang_uvloop(interp, tmp_path, form):
+    need_system(interp, "uvloop")
+    need_module(interp, "uvloop")
+    if form == "uv_runner":
+        need_version(interp, (3, 11), "asyncio.Runner(loop_factory=...)")
+    if form == "uv_run":
+        p = run_plain([interp.exe, "-c", "import uvloop, sys; sys.exit(0 if hasattr(uvloop, 'run') else 1)"])
+        if p.returncode != 0:
+            pytest.skip(f"uvloop.run() is missing from this uvloop (0.18+) in {interp}")
+    run = hang_run(interp, tmp_path, form, 0.5)
+    assert_normal_ending(run, interp, form, ["loop: uvloop", "stubborn: ignoring cancel",
+                                             "stubborn: done", f"finished {form}"])
+    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn")
+    assert_suspended_in(entry, "stubborn")
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
+    assert_origin(sw, HANG, marker_line(HANG, "spawn"))
