@@ -233,6 +233,13 @@ static void task_sections(out_t *o, const al_json *obj, int indent)
     const al_json *cancel = get_typed(obj, "cancel", AL_JSON_OBJECT);
     stack_section(o, get_typed(cancel, "origin", AL_JSON_OBJECT), "Cancelled at",
                   al_json_get_int(cancel, "requested", 0), indent);
+    if (get_typed(cancel, "via", AL_JSON_STRING) != NULL) {
+        begin(o, indent);
+        text(o, "  (requested through ");
+        field(o, cancel, "via");
+        text(o, ")");
+        end(o);
+    }
     stack_section(o, get_typed(obj, "closed_at", AL_JSON_OBJECT), "Closed at", 0, indent);
     const al_json *creator = get_typed(obj, "created_by", AL_JSON_OBJECT);
     if (creator) {

@@ -17,6 +17,7 @@
  * Task.uncancel() (3.11+) is not swallowed either.
  */
 #include "al.h"
+#include "render_text.h"
 #include "pyapi.h"
 #include "stacks.h"
 #include "typeslots.h"
@@ -205,7 +206,24 @@ al_json *al_cancel_json(const void *task)
         return NULL;
     c = al_json_object();
     al_json_set_int(c, "requested", ci->requests);
-    al_json_set(c, "origin", al_stack_resolve(ci->origin, 0));
+    /* Like every origin, the last frame is the program's line; when asyncio
+     * itself asked (the runner, wait_for, a TaskGroup), "via" names it. */
+    al_json_set(c, "origin", al_stack_resolve(ci->origin, 1));
+    {
+        al_json *full = al_stack_resolve(ci->origin, 0);
+        al_json *frames = al_json_get(full, "frames");
+        size_t n = al_json_len(frames);
+        const al_json *last = n ? al_json_at(frames, n - 1) : NULL;
+        const char *file = al_json_get_str(last, "file");
+        if (file != NULL && al_frame_is_asyncio_internal(file)) {
+            const char *slash = strrchr(file, '/');
+            char via[256];
+            snprintf(via, sizeof via, "asyncio/%s:%s", slash ? slash + 1 : file,
+                     al_json_get_str(last, "function") ? al_json_get_str(last, "function") : "?");
+            al_json_set_str(c, "via", via);
+        }
+        al_json_free(full);
+    }
     if (ci->message != NULL)
         al_json_set_str(c, "message", ci->message);
     return c;

@@ -16,7 +16,8 @@ argv[1] picks the scenario:
   lib_reopen    a Pool closed, then opened again with reopen() (a second open
                 method) and left open: reported at reopen()'s line
 
-Every scenario prints "channel/pool ready" lines and "done", exits 0.
+Every scenario prints "channel/pool ready" lines and "done"; it exits with
+argv[2] (default 0).
 """
 import asyncio
 import gc
@@ -86,3 +87,4 @@ async def main(scenario):
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1]))
     print("done")
+    sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
