@@ -50,8 +50,13 @@ def num(s):
 
 
 def short(name):
-    """file:function -> function (callgrind names a function by file:name)."""
-    return name.rsplit(":", 1)[-1] if ":" in name else name
+    """file:function -> basename(file):function.  callgrind_annotate may list
+    one function twice, under an absolute and a relative file name (one of
+    them without its object); the basename makes them one key."""
+    if ":" not in name:
+        return name
+    path, func = name.rsplit(":", 1)
+    return "%s:%s" % (os.path.basename(path), func)
 
 
 def parse_tree(path):
@@ -60,27 +65,38 @@ def parse_tree(path):
     out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
                           "--tree=calling", path], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, check=True).stdout.decode("utf-8", "replace")
-    funcs, cur = {}, None
+    funcs, cur, blocks = {}, None, []
     for line in out.splitlines():
         m = STAR.match(line)
         if m:
-            name = short(m.group(2))
-            obj = m.group(3) or ""
-            cur = funcs.setdefault(name, {"incl": 0, "obj": obj, "callees": {}})
-            cur["incl"] += num(m.group(1))
+            cur = {"name": short(m.group(2)), "obj": m.group(3) or "",
+                   "incl": num(m.group(1)), "callees": {}}
+            blocks.append(cur)
             continue
         m = CALLEE.match(line)
         if m and cur is not None:
-            callee = short(m.group(2))
-            obj = m.group(4)
-            if obj is None:          # annotate leaves out the object of a same-object callee
-                obj = cur["obj"]
-            c = cur["callees"].setdefault(callee, [0, 0, obj])
-            c[0] += num(m.group(1))
-            c[1] += num(m.group(3))
+            cur["callees"][short(m.group(2))] = [num(m.group(1)), num(m.group(3)), m.group(4)]
             continue
         if not line.strip():
             cur = None
+    # Duplicate blocks of one function (same counts): merge them, taking the
+    # larger of each count and the object from whichever names it.
+    for b in blocks:
+        f = funcs.setdefault(b["name"], {"obj": "", "incl": 0, "callees": {}})
+        f["obj"] = f["obj"] or b["obj"]
+        f["incl"] = max(f["incl"], b["incl"])
+        for cname, c in b["callees"].items():
+            old = f["callees"].get(cname)
+            if old is None:
+                f["callees"][cname] = list(c)
+            else:
+                old[0], old[1] = max(old[0], c[0]), max(old[1], c[1])
+                old[2] = old[2] or c[2]
+    # A callee listed without its object is in the caller's object.
+    for f in funcs.values():
+        for c in f["callees"].values():
+            if c[2] is None:
+                c[2] = f["obj"]
     return funcs
 
 
@@ -100,6 +116,8 @@ def main(argv=None):
                     % ", ".join(w.name for w in run.WORKLOADS if w.callgrind == "per_task"))
     ap.add_argument("--n", type=int, default=10000, help="tasks in the small run (2n in the big one)")
     ap.add_argument("--keep", metavar="DIR", help="keep the callgrind files in DIR")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: read the files already in DIR instead of running callgrind")
     ap.add_argument("--min", type=float, default=1.0, help="hide callees under this many instr/task")
     a = ap.parse_args(argv)
 
@@ -116,6 +134,10 @@ def main(argv=None):
     def one(job):
         cfg, k = job
         out = os.path.join(tmp, "callgrind.%s.%s.%d.out" % (wl.name, cfg.name, k))
+        if a.reuse and os.path.exists(out):
+            with open(out) as f:
+                total = next(int(l.split()[1]) for l in f if l.startswith(("summary:", "totals:")))
+            return job, out, total
         argv = ["valgrind", "--tool=callgrind", "--dump-instr=no",
                 "--callgrind-out-file=" + out, a.python] + wl.argv(k)
         p = subprocess.run(argv, env=run.make_env(cfg, wl, k), cwd=tmp, stdin=subprocess.DEVNULL,

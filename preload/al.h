@@ -1,7 +1,7 @@
 /* al.h - state and entry points shared by the preload's files.
  *
  * Data flows one way: hooks (hooks_*.c) record into the registry and stack
- * tables; report points build findings (findings.c) and hand them to the
+ * tables; report points build findings (hooks_*.c) and hand them to the
  * writers (report.c).  Every function here needs the GIL unless it says so.
  */
 #ifndef AL_AL_H

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -204,6 +205,38 @@ static int audit_hook(const char *event, PyObject *args, void *data)
     return 0;
 }
 
+/* With a debug allocator (-X dev, PYTHONDEVMODE, PYTHONMALLOC=*debug*), the
+ * audit hook entry that PySys_AddAuditHook allocates before Py_Initialize
+ * (with the plain allocator) is freed at exit through the debug one: CPython
+ * then aborts.  Such runs are not tracked. */
+static int debug_allocator_requested(void)
+{
+    const char *m = getenv("PYTHONMALLOC"), *dev = getenv("PYTHONDEVMODE");
+    char buf[4096];
+    ssize_t n;
+    int fd, prev_x = 0;
+
+    if ((m != NULL && strstr(m, "debug") != NULL) || (dev != NULL && *dev != '\0'))
+        return 1;
+    fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+        if ((prev_x && strncmp(a, "dev", 3) == 0) || strncmp(a, "-Xdev", 5) == 0)
+            return 1;
+        /* Options end at the script or -c/-m; "-X dev" after them is the program's. */
+        if (a != buf && (a[0] != '-' || strcmp(a, "-c") == 0 || strcmp(a, "-m") == 0) && !prev_x)
+            break;
+        prev_x = strcmp(a, "-X") == 0;
+    }
+    return 0;
+}
+
 __attribute__((constructor)) static void al_constructor(void)
 {
     const char *spec;
@@ -215,6 +248,10 @@ __attribute__((constructor)) static void al_constructor(void)
             al_diag("Python %s is not supported (3.8-3.13); not tracking", al_py.version);
         return;
     }
+    /* Silent: child interpreters started with -X dev by test suites must
+     * see exactly what they would without the tool. */
+    if (debug_allocator_requested())
+        return;
     al_options_defaults(&al_opts);
     spec = getenv("ASYNCLEAK_OPTIONS");
     al_options_parse(&al_opts, spec, complain, NULL);

@@ -37,6 +37,7 @@ typedef struct cancel_info {
     uint32_t uncancels;        /* uncancel() calls by the program */
     PyObject *waiter_ref;      /* weakref to _fut_waiter when first requested, or NULL
                                   (weak: the waiter's lifetime must not change) */
+    PyObject *seen_ref;        /* weakref to the first waiter seen after delivery */
     char *message;             /* msg= of the first request, or NULL */
     int swallow_reported;
     UT_hash_handle hh;
@@ -45,6 +46,7 @@ typedef struct cancel_info {
 static cancel_info *g_cancels;
 static PyObject *g_task_type;
 static PyObject *g_waiter_descr, *g_must_cancel_descr, *g_cancelling;
+static PyObject *g_state_descr, *g_exception_descr;   /* Future getsets, via the MRO */
 
 static cancel_info *find(const void *task)
 {
@@ -57,6 +59,7 @@ static void drop(cancel_info *ci)
 {
     HASH_DEL(g_cancels, ci);
     Py_XDECREF(ci->waiter_ref);
+    Py_XDECREF(ci->seen_ref);
     free(ci->message);
     free(ci);
 }
@@ -102,26 +105,33 @@ static int from_converting_machinery(uint32_t stack)
     return r;
 }
 
+/* before -> after of one cancel() call; a stack because cancel() nests (a
+ * task cancels the task it awaits).  The token is the depth (GIL held). */
 typedef struct { uint32_t stack; PyObject *waiter_ref; } pending_request;
-static pending_request g_req;   /* before -> after of one cancel() call (GIL held) */
+#define MAX_NESTED_CANCELS 16
+static pending_request g_reqs[MAX_NESTED_CANCELS];
+static int g_depth;
 
 static int cancel_before(PyObject *args, PyObject *kwargs)
 {
     PyObject *task = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
     PyObject *waiter;
 
-    if (!al_active || task == NULL)
+    pending_request *req;
+
+    if (!al_active || task == NULL || g_depth == MAX_NESTED_CANCELS)
         return 0;
-    g_req.stack = al_stack_capture(al_opts.stack_depth);
-    Py_CLEAR(g_req.waiter_ref);
+    req = &g_reqs[g_depth++];
+    req->stack = al_stack_capture(al_opts.stack_depth);
+    req->waiter_ref = NULL;
     waiter = getset(g_waiter_descr, task);
     if (waiter != NULL && waiter != Py_None) {
-        g_req.waiter_ref = PyWeakref_NewRef(waiter, NULL);
-        if (g_req.waiter_ref == NULL)
+        req->waiter_ref = PyWeakref_NewRef(waiter, NULL);
+        if (req->waiter_ref == NULL)
             PyErr_Clear();
     }
     Py_XDECREF(waiter);
-    return 1;
+    return g_depth;
 }
 
 static char *message_arg(PyObject *args, PyObject *kwargs)
@@ -133,15 +143,11 @@ static char *message_arg(PyObject *args, PyObject *kwargs)
     return msg != NULL && PyUnicode_Check(msg) ? al_str_bytes(msg) : NULL;
 }
 
-static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int token)
+static void record_request(PyObject *task, PyObject *args, PyObject *kwargs, pending_request *req)
 {
-    PyObject *task = PyTuple_GetItem(args, 0);
-    al_task_rec *rec;
+    al_task_rec *rec = al_registry_get(&al_tasks, task);
     cancel_info *ci;
 
-    if (!token || result != Py_True || task == NULL)
-        return;     /* cancel() returned False: the task was already done */
-    rec = al_registry_get(&al_tasks, task);
     if (rec == NULL)
         return;
     ci = find(task);
@@ -158,16 +164,30 @@ static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int
         HASH_ADD_PTR(g_cancels, task, ci);
         rec->flags |= AL_TASK_CANCEL_REQUESTED;
     }
-    if (from_converting_machinery(g_req.stack)) {
+    if (from_converting_machinery(req->stack)) {
         ci->converted++;
         return;
     }
     if (ci->requests++ == 0) {
-        ci->origin = g_req.stack;
-        ci->waiter_ref = g_req.waiter_ref;
-        g_req.waiter_ref = NULL;
+        ci->origin = req->stack;
+        ci->waiter_ref = req->waiter_ref;
+        req->waiter_ref = NULL;
         ci->message = message_arg(args, kwargs);
     }
+}
+
+static void cancel_after(PyObject *args, PyObject *kwargs, PyObject *result, int token)
+{
+    PyObject *task = PyTuple_GetItem(args, 0);
+    pending_request *req;
+
+    if (token <= 0 || token != g_depth)
+        return;
+    req = &g_reqs[--g_depth];
+    /* cancel() returned False: the task was already done. */
+    if (result == Py_True && task != NULL)
+        record_request(task, args, kwargs, req);
+    Py_CLEAR(req->waiter_ref);
 }
 
 static int uncancel_before(PyObject *args, PyObject *kwargs)
@@ -192,6 +212,8 @@ int al_cancel_install(PyObject *task_type)
     Py_XINCREF(g_waiter_descr);
     Py_XINCREF(g_must_cancel_descr);
     Py_XINCREF(g_cancelling);
+    g_state_descr = al_getattr(task_type, "_state");
+    g_exception_descr = al_getattr(task_type, "_exception");
     if (g_cancelling != NULL)   /* 3.11+ */
         al_wrap_attr(task_type, "uncancel", uncancel_before, NULL);
     return al_wrap_attr(task_type, "cancel", cancel_before, cancel_after);
@@ -240,30 +262,47 @@ int al_cancel_swallowed(const void *task)
 {
     cancel_info *ci = find(task);
     PyObject *waiter;
-    int pending, moved;
+    int pending, moved, swallowed;
 
     if (ci == NULL || ci->requests <= ci->uncancels || ci->swallow_reported)
         return 0;
     pending = al_task_is_pending(task);
     if (pending == 0) {
-        /* Finished: swallowed when it ended normally, not cancelled. */
-        PyObject *dict = al_type_dict(g_task_type);
-        PyObject *cancelled = dict ? PyDict_GetItemString(dict, "cancelled") : NULL;
-        PyObject *r = cancelled ? PyObject_CallFunctionObjArgs(cancelled, (PyObject *)task, NULL) : NULL;
-        if (r == NULL)
-            PyErr_Clear();
-        return r != NULL && !is_true(r);
+        /* Finished: swallowed when it ended normally: not cancelled and
+         * without an exception (read through the _exception getset, which,
+         * unlike exception(), does not mark it retrieved). */
+        PyObject *state = getset(g_state_descr, task), *exc;
+        int finished = state != NULL && PyUnicode_Check(state)
+            && PyUnicode_CompareWithASCIIString(state, "FINISHED") == 0;
+        Py_XDECREF(state);
+        if (!finished)
+            return 0;
+        exc = getset(g_exception_descr, task);
+        finished = exc == Py_None;
+        Py_XDECREF(exc);
+        return finished;
     }
     if (pending != 1 || is_true(getset(g_must_cancel_descr, task)))
         return 0;       /* not delivered yet */
     waiter = getset(g_waiter_descr, task);
-    /* Suspended on something else than when it was cancelled (the old
-     * waiter is compared through a weak reference: a freed one cannot be
-     * confused with a new object at the same address). */
+    /* Suspended on something else than when it was cancelled (compared
+     * through weak references: a freed waiter cannot be confused with a new
+     * object at the same address).  Moving once is not enough: a task may
+     * await cleanup in `finally` before re-raising.  Only a task seen
+     * suspended on one waiter after the delivery, and later on another, has
+     * gone on running. */
     moved = waiter != NULL && waiter != Py_None
         && (ci->waiter_ref == NULL || PyWeakref_GetObject(ci->waiter_ref) != waiter);
+    swallowed = 0;
+    if (moved && ci->seen_ref == NULL) {
+        ci->seen_ref = PyWeakref_NewRef(waiter, NULL);
+        if (ci->seen_ref == NULL)
+            PyErr_Clear();
+    } else if (moved) {
+        swallowed = PyWeakref_GetObject(ci->seen_ref) != waiter;
+    }
     Py_XDECREF(waiter);
-    return moved;
+    return swallowed;
 }
 
 void al_cancel_mark_swallow_reported(const void *task)

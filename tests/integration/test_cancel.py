@@ -21,11 +21,33 @@ import re
 
 import pytest
 
-from conftest import (assert_origin, assert_suspended_in, assert_task, fmt_frames, frames_of,
-                      is_asyncio_internal, marker_line, need_module, need_system, need_version,
-                      program_path, run_plain, run_program, same_file, short_name)
+import conftest
+from conftest import (assert_origin, assert_suspended_in, assert_task, check_contract, fmt_frames,
+                      frames_of, is_asyncio_internal, marker_line, need_module, need_system,
+                      need_version, program_path, run_plain, same_file, short_name)
 
 TASK_N = re.compile(r"Task-\d+")
+
+_RUNS = []
+
+
+@pytest.fixture(autouse=True)
+def contract_after_test():
+    """Every report is checked against the shared contract after the test's
+    own assertions (a contract failure then does not hide what the test
+    found; it is reported as an error at teardown)."""
+    _RUNS.clear()
+    yield
+    runs, _RUNS[:] = list(_RUNS), []
+    for run in runs:
+        if run.paths:
+            check_contract(list(run.paths.values()), run)
+
+
+def run_program(interp, tmp_path, name, *args, **kw):
+    run = conftest.run_program(interp, tmp_path, name, *args, check_reports=False, **kw)
+    _RUNS.append(run)
+    return run
 
 
 def only(items, what="finding", run=None):
@@ -57,15 +79,23 @@ def assert_cancel_at(finding, path, line, function="main", requested=1):
     return frames
 
 
-def assert_cancel_by_asyncio(finding, module_file, function=None):
-    """The cancel origin's innermost frame is asyncio/<module_file> (in function)."""
-    frames = frames_of(cancel_of(finding).get("origin"))
-    assert frames, finding
-    last = frames[-1]
-    assert last["file"].replace("\\", "/").endswith(f"asyncio/{module_file}"), (
-        f"cancel origin should end in asyncio/{module_file}:\n{fmt_frames(frames)}")
-    if function is not None:
-        assert short_name(last["function"]) == function, fmt_frames(frames)
+def assert_cancel_by_asyncio(finding, module_file, function, path=None, line=None):
+    """asyncio's own machinery asked for the cancel: cancel.via names
+    asyncio/<module_file>:<function>, and the cancel origin, like every
+    origin, ends at the program's line (path:line when given), never in asyncio."""
+    c = cancel_of(finding)
+    via = c.get("via")
+    assert isinstance(via, str) and ":" in via, f"no cancel.via naming asyncio/{module_file}: {c}"
+    via_file, via_func = via.rsplit(":", 1)
+    assert via_file == f"asyncio/{module_file}" and short_name(via_func) == function, (
+        f"cancel.via should be asyncio/{module_file}:{function}, is {via!r}")
+    frames = frames_of(c.get("origin"))
+    assert frames, c
+    assert not is_asyncio_internal(frames[-1]["file"]), f"asyncio frame last in the cancel origin:\n{fmt_frames(frames)}"
+    if path is not None:
+        last = frames[-1]
+        assert same_file(last["file"], path) and (line is None or last["line"] == line), (
+            f"cancel origin should end at {path}:{line}, ends at {last['file']}:{last['line']}\n{fmt_frames(frames)}")
     return frames
 
 

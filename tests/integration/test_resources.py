@@ -8,6 +8,8 @@ to a real server in the same process:
   httpx      AsyncClient against an aiohttp.web server (Debian's python3-httpx)
   streams    asyncio.open_connection / asyncio.start_server, on every interpreter
   user kinds classes named in a resources=FILE spec, on every interpreter
+  examples   examples/cause3_unclosed_session.py and cause3_fixed.py, as the
+             guide (docs/guide-cause3-unclosed-sessions.md) shows them
 
 What a user checks: the finding's kind, `when`, `resource.type`, and the
 origin's last frame (the program line that opened the resource, found through
@@ -21,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (INTERPRETERS, SYSTEM_PYTHON, assert_no_tool_output, assert_origin,
-                      assert_text_mentions, marker_line, program_path, run_plain, run_program)
+from conftest import (INTERPRETERS, ROOT, SYSTEM_PYTHON, assert_no_tool_output, assert_origin,
+                      assert_text_mentions, marker_line, program_path, run_cmd, run_plain, run_program)
 
 AIOHTTP = "res_aiohttp.py"
 HTTPX = "res_httpx.py"
@@ -487,3 +489,53 @@ def test_resources_file_too_many_kinds(system_py, tmp_path):
     assert len({m.group(2) for m in matches}) == 1, diags
     f = of_type(run, POOL)
     origin_at(f, prog, "reopen")
+
+
+# ---- the cause 3 examples (docs/guide-cause3-unclosed-sessions.md) ------------------
+
+EXAMPLES = ROOT / "examples"
+
+
+def line_of(path, text):
+    """1-based number of the one line of path containing text."""
+    hits = [i for i, l in enumerate(Path(path).read_text().splitlines(), 1) if text in l]
+    assert len(hits) == 1, f"{path}: expected one line with {text!r}, found {hits}"
+    return hits[0]
+
+
+def frames_last(finding):
+    return finding["origin"]["frames"][-1]
+
+
+def test_cause3_example_findings(aiohttp_py, tmp_path):
+    """What the guide shows: the per-call session and its connector freed
+    unclosed (gc, with aiohttp's messages), the client's session and
+    connector open when asyncio.run() closes the loop."""
+    prog = EXAMPLES / "cause3_unclosed_session.py"
+    per_call = line_of(prog, "# opened here...")
+    owned = line_of(prog, "# lives as long as the client")
+    run = run_cmd([aiohttp_py.exe, prog], tmp_path)
+    base = run_plain([aiohttp_py.exe, prog])
+    assert (run.returncode, run.stdout) == (base.returncode, base.stdout) == (0, "apple: 42\npear: 42\n"), \
+        run.describe()
+    got = sorted((f["when"], f["resource"]["type"], frames_last(f)["line"], f.get("asyncio_message", ""))
+                 for f in run.findings())
+    assert got == sorted([
+        ("gc", SESSION, per_call, "Unclosed client session"),
+        ("gc", TCP_CONNECTOR, per_call, "Unclosed connector"),
+        ("loop_close", SESSION, owned, ""),
+        ("loop_close", TCP_CONNECTOR, owned, ""),
+    ]), run.describe()
+    for f in run.findings():
+        assert_origin(f, prog, {per_call, owned})
+    assert "SUMMARY: asyncleak: 4 findings (4 unclosed_resource)" in run.stderr, run.describe()
+
+
+def test_cause3_fixed_no_finding(aiohttp_py, tmp_path):
+    prog = EXAMPLES / "cause3_fixed.py"
+    run = run_cmd([aiohttp_py.exe, prog], tmp_path)
+    base = run_plain([aiohttp_py.exe, prog])
+    assert (run.returncode, run.stdout) == (base.returncode, base.stdout) == (0, "apple: 42\npear: 42\n"), \
+        run.describe()
+    assert run.stderr == base.stderr == "", run.describe()
+    assert_no_finding(run)

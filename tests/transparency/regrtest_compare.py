@@ -261,7 +261,7 @@ def run_regrtest(cfg, module, pattern, preload, outdir):
     env["ASYNCLEAK_OPTIONS"] = "json_path=%s/al.%%p.json:log_path=%s/al.%%p.log" % (outdir, outdir)
     if preload:
         env["LD_PRELOAD"] = cfg["lib"]
-    cmd = [cfg["python"], "-m", "test", module, "-j1", "-W", "--timeout", str(cfg["timeout"]),
+    cmd = [cfg["python"]] + os.environ.get("TRANSPARENCY_PYFLAGS", "").split() + ["-m", "test", module, "-j1", "-W", "--timeout", str(cfg["timeout"]),
            "--junit-xml", os.path.join(outdir, "junit.xml")] + cfg["extra"]
     if pattern:
         cmd += ["-m", pattern]

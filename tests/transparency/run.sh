@@ -21,6 +21,7 @@
 #   TRANSPARENCY_TIMEOUT  regrtest --timeout per test module in seconds (default 900)
 #   TRANSPARENCY_REPEATS  re-runs per side of each difference (default 2)
 #   TRANSPARENCY_EXTRA    more regrtest options, e.g. "-u all,-network"
+#   TRANSPARENCY_PYFLAGS  interpreter options for the test runs, e.g. "-X dev"
 #   TRANSPARENCY_MODULES  only these test modules (e.g. "test_asyncio.test_tasks")
 set -u
 
@@ -31,6 +32,8 @@ JOBS=${TRANSPARENCY_JOBS:-2}
 TIMEOUT=${TRANSPARENCY_TIMEOUT:-900}
 REPEATS=${TRANSPARENCY_REPEATS:-2}
 read -r -a EXTRA <<< "${TRANSPARENCY_EXTRA:-}"
+read -r -a PYFLAGS <<< "${TRANSPARENCY_PYFLAGS:-}"
+export TRANSPARENCY_PYFLAGS
 
 if [ $# -eq 0 ]; then
     set -- 3.8 3.9 3.10 3.11 3.12 3.13
@@ -108,7 +111,7 @@ run_suite() {
     mkdir -p "$dir"
     local -a envs=(env -u LD_PRELOAD "ASYNCLEAK_OPTIONS=json_path=$dir/al.%p.json:log_path=$dir/al.%p.log")
     [ "$side" = with ] && envs+=("LD_PRELOAD=$LIB")
-    local -a cmd=("$py" -m test "$@" -j"$JOBS" -W --timeout "$TIMEOUT" --junit-xml "$dir/junit.xml" "${EXTRA[@]}")
+    local -a cmd=("$py" "${PYFLAGS[@]}" -m test "$@" -j"$JOBS" -W --timeout "$TIMEOUT" --junit-xml "$dir/junit.xml" "${EXTRA[@]}")
     echo "\$ ${envs[*]:3} ${cmd[*]}" > "$dir/output.txt"
     (cd "$dir" && "${envs[@]}" "${cmd[@]}" >> "$dir/output.txt" 2>&1 < /dev/null)
     rc=$?

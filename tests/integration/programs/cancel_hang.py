@@ -113,16 +113,16 @@ async def main_quick():
 
 
 def thread_main():
-    asyncio.run(main_swallow())
+    asyncio.run(main_swallow())  # ORIGIN:run_thread
 
 
 form = sys.argv[1]
-if form in ("swallow",):
-    asyncio.run(main_swallow())
+if form == "swallow":
+    asyncio.run(main_swallow())  # ORIGIN:run_swallow
 elif form == "spin":
-    asyncio.run(main_spin())
+    asyncio.run(main_spin())  # ORIGIN:run_spin
 elif form == "slow_cleanup":
-    asyncio.run(main_slow_cleanup())
+    asyncio.run(main_slow_cleanup())  # ORIGIN:run_slow_cleanup
 elif form == "quick":
     asyncio.run(main_quick())
     asyncio.run(main_quick())
@@ -134,18 +134,18 @@ elif form == "thread":
 elif form == "uv_policy":
     import uvloop
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    asyncio.run(main_swallow())
+    asyncio.run(main_swallow())  # ORIGIN:run_uv_policy
 elif form == "uv_install":
     import uvloop
     uvloop.install()
-    asyncio.run(main_swallow())
+    asyncio.run(main_swallow())  # ORIGIN:run_uv_install
 elif form == "uv_runner":
     import uvloop
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # ORIGIN:run_uv_runner
         runner.run(main_swallow())
 elif form == "uv_run":
     import uvloop
-    uvloop.run(main_swallow())
+    uvloop.run(main_swallow())  # ORIGIN:run_uv_run
 else:
     sys.exit(f"unknown form {form}")
 print("finished", form, flush=True)
