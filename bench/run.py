@@ -76,7 +76,7 @@ CONFIGS = [
     Config("asyncleak", preload=True, budgeted=True),
     # Config("native=1", preload=True, options=("native=1",), budgeted=True),
     Config("debug", env={"PYTHONASYNCIODEBUG": "1"}, scale=0.05,
-           callgrind_scale=0.1, callgrind_only=("spawn-await",)),
+           callgrind_scale=0.05, callgrind_only=("spawn-await",)),
 ]
 BASELINE = CONFIGS[0]
 
@@ -521,6 +521,9 @@ def measure_callgrind(interp_rows_jobs, tmp, njobs):
         for row, cfg, parts, div in jobs:
             for n, sign in parts:
                 tasks.append((interp, row, cfg, n, sign, div))
+    # Longest first, so the last processes do not run alone: debug mode costs
+    # ~15x per task, so its (smaller) runs are the long ones.
+    tasks.sort(key=lambda t: -(t[3] or 1) * (15 if t[2].env.get("PYTHONASYNCIODEBUG") else 1))
     results = {}
 
     def one(t):

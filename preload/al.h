@@ -73,8 +73,10 @@ int al_cancel_install(PyObject *task_type);
 /* {"requested", "origin", "message"?} of the counted cancel requests of a
  * live task, or NULL when it was never cancelled. */
 al_json *al_cancel_json(const void *task);
-/* 1 when the task swallowed a delivered cancellation (see hooks_cancel.c). */
-int al_cancel_swallowed(const void *task);
+/* 1 when the task swallowed a delivered cancellation (see hooks_cancel.c);
+ * strict asks for stronger evidence (used while shutdown may still be in
+ * progress, by the watchdog). */
+int al_cancel_swallowed(const void *task, int strict);
 void al_cancel_mark_swallow_reported(const void *task);
 void al_cancel_forget(const void *task);
 void al_cancel_reset(void);

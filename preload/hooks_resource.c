@@ -30,7 +30,7 @@ static const char *const builtin_specs[] = {
     "asyncio.streams:StreamWriter open=__init__ close=close",
     "asyncio.base_events:Server open=__init__ close=close",
     "asyncio.base_subprocess:BaseSubprocessTransport open=__init__ close=close",
-    "httpx:AsyncClient open=__init__ close=aclose",
+    "httpx:AsyncClient open=__init__ close=aclose,__aexit__",
     "asyncpg.connection:Connection open=__init__ close=close,terminate",
     "asyncpg.pool:Pool open=__init__ close=close,terminate",
     "redis.asyncio.client:Redis open=__init__ close=close,aclose",
@@ -284,12 +284,30 @@ static void open_after(PyObject *args, PyObject *kwargs, PyObject *result, int t
         record_open(self, k);
 }
 
+/* A close() made by the object's own __del__ (StreamWriter on 3.11.7+) is
+ * the garbage collector's, not the program's: the object was left open. */
+static int called_from_finalizer(void)
+{
+    PyFrameObject *f = PyEval_GetFrame();   /* borrowed */
+    PyObject *code, *name;
+    int r;
+
+    if (f == NULL)
+        return 0;
+    code = al_frame_code(f);
+    name = al_getattr(code, "co_name");
+    r = name != NULL && PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__del__") == 0;
+    Py_XDECREF(name);
+    Py_XDECREF(code);
+    return r;
+}
+
 static int close_before(PyObject *args, PyObject *kwargs)
 {
     PyObject *self = self_arg(args);
     resource *r = self ? find(self) : NULL;
 
-    if (r != NULL && !r->closed) {
+    if (r != NULL && !r->closed && !called_from_finalizer()) {
         r->closed = 1;
         r->closed_at = al_stack_capture(al_opts.stack_depth);
     }

@@ -128,7 +128,7 @@ static void task_finalize_hook(PyObject *self)
     if (rec != NULL && (rec->flags & AL_TASK_CANCEL_REQUESTED)) {
         al_exc_state exc;
         al_exc_save(&exc);
-        if (al_task_is_pending(self) == 0 && al_cancel_swallowed(self)) {
+        if (al_task_is_pending(self) == 0 && al_cancel_swallowed(self, 0)) {
             al_task_rec copy = *rec;
             rec->flags |= AL_TASK_REPORTED;
             al_cancel_mark_swallow_reported(self);
@@ -420,7 +420,7 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
         /* At loop close and exit a pending task that swallowed a cancel is
          * reported as that (the root cause), not as merely pending. */
         if (strcmp(kind, "pending_task") == 0 && (recs[i].flags & AL_TASK_CANCEL_REQUESTED)
-            && al_cancel_swallowed(recs[i].task)) {
+            && al_cancel_swallowed(recs[i].task, 0)) {
             al_cancel_mark_swallow_reported(recs[i].task);
             al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
         } else {
@@ -457,7 +457,7 @@ int al_report_swallowed_finished(const void *loop, const char *when)
         Py_INCREF((PyObject *)recs[i].task);
     for (i = 0; i < n; i++) {
         al_task_rec *live;
-        if (al_task_is_pending(recs[i].task) != 0 || !al_cancel_swallowed(recs[i].task))
+        if (al_task_is_pending(recs[i].task) != 0 || !al_cancel_swallowed(recs[i].task, 0))
             continue;
         live = al_registry_get(&al_tasks, recs[i].task);
         if (live == NULL || live->serial != recs[i].serial)
@@ -495,7 +495,7 @@ void al_report_shutdown_hang(const void *loop, double waited)
             continue;
         al_json_append(tasks, al_task_finding(&recs[i], task, NULL, NULL));
         live = al_registry_get(&al_tasks, task);
-        if (live != NULL && (live->flags & AL_TASK_CANCEL_REQUESTED) && al_cancel_swallowed(task)) {
+        if (live != NULL && (live->flags & AL_TASK_CANCEL_REQUESTED) && al_cancel_swallowed(task, 1)) {
             live->flags |= AL_TASK_REPORTED;
             al_cancel_mark_swallow_reported(task);
             al_report_add(al_task_finding(&recs[i], task, "swallowed_cancel", "watchdog"));

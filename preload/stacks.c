@@ -191,3 +191,17 @@ al_json *al_stack_resolve(uint32_t id, int trim_asyncio)
         al_json_set(stack, "truncated", al_json_bool(1));
     return stack;
 }
+
+PyObject *al_frame_code(PyFrameObject *f)
+{
+    PyObject *code;
+
+    if (f == NULL)
+        return NULL;
+    if (al_py.minor < 9) {
+        code = FIELD(f, OFF_CODE, PyObject *);   /* 3.8: no PyFrame_GetCode */
+        Py_XINCREF(code);
+        return code;
+    }
+    return (PyObject *)PyFrame_GetCode(f);
+}

@@ -24,6 +24,8 @@ uint32_t al_stack_capture(int max_depth);
 al_json *al_stack_resolve(uint32_t id, int trim_asyncio);
 /* A frame object {"file", "line", "function"} for a code object and line. */
 al_json *al_frame_json(PyObject *code, int line);
+/* The code object of a frame (new reference), on every version. */
+PyObject *al_frame_code(PyFrameObject *f);
 /* The bytes of a str (surrogate-escaped bytes restored), malloc'd, or NULL. */
 char *al_str_bytes(PyObject *s);
 

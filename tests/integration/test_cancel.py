@@ -6,8 +6,8 @@ task's name and coroutine, the origin's last frame (the line that created the
 task, found through its "# ORIGIN:name" marker comment), the cancel origin
 (the line that called cancel(), or the asyncio machinery that did), and for
 shutdown_hang the stuck tasks with their origin, cancel origin and where they
-wait.  Every report also goes through the shared contract checker
-(conftest.run_cmd).
+wait.  Every report also goes through the shared contract checker, after the
+test's own assertions (see contract_after_test).
 
 Programs (programs/cancel_*.py) document what each form leaves behind:
   cancel_swallow.py  the swallowing forms: one swallowed_cancel each
@@ -15,6 +15,7 @@ Programs (programs/cancel_*.py) document what each form leaves behind:
   cancel_origin.py   a cancelled task still pending at loop close: the cancel
                      origin in its pending_task finding
   cancel_hang.py     asyncio.run()'s cancel-all step waiting: shutdown_hang
+and the examples of docs/guide-cause2-swallowed-cancel.md (examples/cause2_*.py).
 """
 import json
 import re
@@ -116,6 +117,7 @@ SWALLOW_FORMS = {
     "base_exception": ("job_base_exception", "finished"),  # except BaseException
     "suppress": ("flush_suppress", "finished"),            # contextlib.suppress(CancelledError)
     "retry": ("request_retry", "pending"),                 # retry loop catching everything
+    "finally_return": ("save_finally_return", "finished"),  # return inside finally
 }
 
 
@@ -183,7 +185,9 @@ def test_swallowed_taskgroup_child(interp, tmp_path):
     assert_task(f, "swallowed_cancel", "loop_close", "swallow-taskgroup", "sibling_swallows")
     assert f["task"]["state"] == "finished", f
     assert_origin(f, prog, marker_line(prog, "spawn_taskgroup"))
-    assert_cancel_by_asyncio(f, "taskgroups.py", "_abort")    # from the failing child's done callback
+    # Asked from the failing child's done callback: the program's only frame
+    # is the line that runs the loop.
+    assert_cancel_by_asyncio(f, "taskgroups.py", "_abort", prog, marker_line(prog, "run"))
 
 
 @pytest.mark.parametrize("form", ["wait_for_inner", "timeout_inner"])
@@ -206,8 +210,9 @@ def test_swallowed_by_task_awaited_under_timeout(interp, tmp_path, form):
                 TASK_N if form == "wait_for_inner" else "swallow-timeout_inner", "inner_swallows")
     assert f["when"] in ("loop_close", "gc"), f
     assert_origin(f, prog, marker_line(prog, "spawn_wait_for" if form == "wait_for_inner" else "spawn_timeout"))
-    frames = frames_of(cancel_of(f).get("origin"))
-    assert frames and is_asyncio_internal(frames[-1]["file"]), fmt_frames(frames)
+    via = cancel_of(f).get("via") or ""
+    assert via.startswith("asyncio/"), f"cancel.via should name the asyncio function that asked: {cancel_of(f)}"
+    assert_cancel_by_asyncio(f, via.split(":")[0][len("asyncio/"):], short_name(via.rsplit(":", 1)[1]), prog)
     assert len(run.findings()) == 1, run.describe()
 
 
@@ -223,13 +228,14 @@ CORRECT_FORMS = {
     "uncancel": ((3, 11), "Task.uncancel"),
     "cleanup_reraise": None,
     "except_exception": None,
+    "cancel_nested": None,
     "cancel_gather": None,
     "async_timeout": None,
 }
 CORRECT_RESULT = {
     "timeout": "timed out", "wait_for": "timed out", "taskgroup_siblings": "group failed cleanly",
     "taskgroup_parent": "parent carried on", "shield": "saved", "uncancel": "ignored on purpose",
-    "cleanup_reraise": "cancelled", "except_exception": "cancelled", "cancel_gather": "5 cancelled",
+    "cleanup_reraise": "cancelled", "except_exception": "cancelled", "cancel_nested": "cancelled", "cancel_gather": "5 cancelled",
     "async_timeout": "timed out",
 }
 
@@ -299,7 +305,15 @@ def assert_normal_ending(run, interp, form, lines):
     assert run.stdout == base.stdout, run.describe()
 
 
-def the_hang(run, name, spawn_marker, coro, outer="<module>"):
+def assert_runner_cancel(obj, run_marker):
+    """Cancelled by asyncio.run()'s cancel-all step: cancel.via names
+    asyncio/runners.py:_cancel_all_tasks, the cancel origin ends at the
+    program's line that ran the runner (run_marker)."""
+    assert_cancel_by_asyncio(obj, "runners.py", "_cancel_all_tasks", HANG, marker_line(HANG, run_marker))
+    assert cancel_of(obj).get("requested") == 1, obj
+
+
+def the_hang(run, name, spawn_marker, run_marker, coro, outer="<module>"):
     """The one shutdown_hang finding, and its entry for task name: origin,
     cancel origin (the runner's cancel-all step) and suspended_at."""
     hang = only(run.findings("shutdown_hang"), "shutdown_hang finding", run=run)
@@ -309,26 +323,46 @@ def the_hang(run, name, spawn_marker, coro, outer="<module>"):
     assert short_name(entry["task"]["coro"]) == coro, entry
     assert entry["task"].get("state") == "pending", entry
     assert_origin(entry, HANG, marker_line(HANG, spawn_marker), outer=outer)
-    assert_cancel_by_asyncio(entry, "runners.py", "_cancel_all_tasks")
-    assert cancel_of(entry).get("requested") == 1, entry
+    assert_runner_cancel(entry, run_marker)
     return hang, entry
 
 
+def the_swallow(run, name, spawn_marker, run_marker, whens, outer="<module>"):
+    """The one swallowed_cancel, for task name, cancelled by the runner."""
+    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
+    assert_task(sw, "swallowed_cancel", sw["when"], name, name)
+    assert sw["when"] in whens, sw
+    assert_origin(sw, HANG, marker_line(HANG, spawn_marker), outer=outer)
+    assert_runner_cancel(sw, run_marker)
+    return sw
+
+
+def assert_text_hang(run, name, run_marker):
+    text = run.stderr
+    assert "asyncleak: shutdown_hang: asyncio.run() has waited more than 0.5 s" in text, run.describe()
+    section = text[text.index("asyncleak: shutdown_hang:"):]
+    assert f"Task '{name}'" in section, run.describe()
+    assert "Cancelled at" in section, run.describe()
+    assert "(requested through asyncio/runners.py:_cancel_all_tasks)" in section, run.describe()
+    assert f'File "{HANG}", line {marker_line(HANG, run_marker)}, in ' in section, run.describe()
+
+
+STUBBORN_OUT = ["loop: asyncio.unix_events", "stubborn: ignoring cancel", "stubborn: done"]
+
+
 def test_shutdown_hang_swallowing_task(interp, tmp_path):
+    """A task swallows the runner's cancel and keeps running 1.5 s, watchdog=0.5:
+    shutdown_hang lists it (origin, cancel origin, where it waits), it is
+    reported as swallowed_cancel, and the program ends exactly as without the tool."""
     run = hang_run(interp, tmp_path, "swallow", 0.5)
-    assert_normal_ending(run, interp, "swallow", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
-                                                 "stubborn: done", "finished swallow"])
-    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn")
+    assert_normal_ending(run, interp, "swallow", STUBBORN_OUT + ["finished swallow"])
+    hang, entry = the_hang(run, "stubborn", "spawn", "run_swallow", "stubborn")
     frames = assert_suspended_in(entry, "stubborn")
     assert frames[0]["line"] == marker_line(HANG, "stubborn_wait"), fmt_frames(frames)
-    assert "0.5" in hang.get("message", ""), hang
-    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
-    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
-    assert sw["when"] in ("watchdog", "loop_close"), sw
-    assert_origin(sw, HANG, marker_line(HANG, "spawn"))
-    assert_cancel_by_asyncio(sw, "runners.py", "_cancel_all_tasks")
+    assert "0.5 s for 1 task" in hang.get("message", ""), hang
+    the_swallow(run, "stubborn", "spawn", "run_swallow", ("watchdog", "loop_close"))
     assert sorted(kinds(run)) == ["orphaned_task", "shutdown_hang", "swallowed_cancel"], run.describe()
-    assert "asyncleak: shutdown_hang:" in run.stderr, run.describe()
+    assert_text_hang(run, "stubborn", "run_swallow")
 
 
 @pytest.mark.parametrize("watchdog", ["0", None], ids=["watchdog=0", "default"])
@@ -336,13 +370,11 @@ def test_no_shutdown_hang_when_watchdog_off_or_longer(interp, tmp_path, watchdog
     """watchdog=0 turns it off; the default (10 s) is longer than the 1.5 s hang.
     The swallowed cancel is still reported, at loop close."""
     run = hang_run(interp, tmp_path, "swallow", watchdog)
-    assert_normal_ending(run, interp, "swallow", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
-                                                 "stubborn: done", "finished swallow"])
+    assert_normal_ending(run, interp, "swallow", STUBBORN_OUT + ["finished swallow"])
     assert "shutdown_hang" not in kinds(run), run.describe()
-    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
-    assert_task(sw, "swallowed_cancel", "loop_close", "stubborn", "stubborn")
+    sw = the_swallow(run, "stubborn", "spawn", "run_swallow", ("loop_close",))
     assert sw["task"]["state"] == "finished", sw
-    assert_cancel_by_asyncio(sw, "runners.py", "_cancel_all_tasks")
+    assert sorted(kinds(run)) == ["orphaned_task", "swallowed_cancel"], run.describe()
 
 
 def test_quick_shutdown_never_hangs(interp, tmp_path):
@@ -360,20 +392,20 @@ def test_slow_cleanup_that_reraises_is_not_swallowed(interp, tmp_path):
     (shutdown_hang), but the task honours its cancellation: no swallowed_cancel."""
     run = hang_run(interp, tmp_path, "slow_cleanup", 0.5)
     assert_normal_ending(run, interp, "slow_cleanup", ["slow_cleanup: re-raising", "finished slow_cleanup"])
-    the_hang(run, "slow-cleanup", "spawn_slow", "slow_cleanup")
+    the_hang(run, "slow-cleanup", "spawn_slow", "run_slow_cleanup", "slow_cleanup")
     assert "swallowed_cancel" not in kinds(run), (
         "the task re-raised its CancelledError after an await in its cleanup, yet it was reported "
         f"as swallowed\n{run.describe()}")
 
 
 def test_shutdown_hang_in_thread_loop(interp, tmp_path):
+    """asyncio.run() on a second thread while the main thread waits in join()."""
     run = hang_run(interp, tmp_path, "thread", 0.5)
-    assert_normal_ending(run, interp, "thread", ["loop: asyncio.unix_events", "stubborn: ignoring cancel",
-                                                "stubborn: done", "finished thread"])
-    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn", outer="thread_main")
+    assert_normal_ending(run, interp, "thread", STUBBORN_OUT + ["finished thread"])
+    hang, entry = the_hang(run, "stubborn", "spawn", "run_thread", "stubborn", outer="thread_main")
     assert_suspended_in(entry, "stubborn")
-    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
-    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
+    the_swallow(run, "stubborn", "spawn", "run_thread", ("watchdog", "loop_close"), outer="thread_main")
+    assert_text_hang(run, "stubborn", "run_thread")
 
 
 def test_shutdown_hang_while_spinning_in_python(interp, tmp_path):
@@ -383,16 +415,14 @@ def test_shutdown_hang_while_spinning_in_python(interp, tmp_path):
     run = hang_run(interp, tmp_path, "spin", 0.5)
     assert run.returncode == 3, run.describe()
     out = run.stdout.splitlines()
-    assert out[0] == "spinner: ignoring cancel" and out[-1] == "finished spin", run.describe()
+    assert len(out) == 3 and out[0] == "spinner: ignoring cancel" and out[-1] == "finished spin", run.describe()
     m = re.fullmatch(r"spinner: seen while spinning after (\d+\.\d+) s", out[1])
     assert m, f"shutdown_hang was not written while the task spun\n{run.describe()}"
     assert 0.4 <= float(m.group(1)) <= 1.4, run.describe()
-    hang, entry = the_hang(run, "spinner", "spawn_spin", "spinner")
+    hang, entry = the_hang(run, "spinner", "spawn_spin", "run_spin", "spinner")
     if "suspended_at" in entry:      # running, not suspended: where it runs
         assert_suspended_in(entry, "spinner")
-    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
-    assert_task(sw, "swallowed_cancel", sw["when"], "spinner", "spinner")
-    assert_origin(sw, HANG, marker_line(HANG, "spawn_spin"))
+    the_swallow(run, "spinner", "spawn_spin", "run_spin", ("watchdog", "loop_close"))
 
 
 @pytest.mark.parametrize("form", ["uv_policy", "uv_install", "uv_runner", "uv_run"])
@@ -406,10 +436,61 @@ def test_shutdown_hang_uvloop(interp, tmp_path, form):
         if p.returncode != 0:
             pytest.skip(f"uvloop.run() is missing from this uvloop (0.18+) in {interp}")
     run = hang_run(interp, tmp_path, form, 0.5)
-    assert_normal_ending(run, interp, form, ["loop: uvloop", "stubborn: ignoring cancel",
-                                             "stubborn: done", f"finished {form}"])
-    hang, entry = the_hang(run, "stubborn", "spawn", "stubborn")
+    assert_normal_ending(run, interp, form, ["loop: uvloop"] + STUBBORN_OUT[1:] + [f"finished {form}"])
+    hang, entry = the_hang(run, "stubborn", "spawn", f"run_{form}", "stubborn")
     assert_suspended_in(entry, "stubborn")
-    sw = only(run.findings("swallowed_cancel"), "swallowed_cancel", run=run)
-    assert_task(sw, "swallowed_cancel", sw["when"], "stubborn", "stubborn")
-    assert_origin(sw, HANG, marker_line(HANG, "spawn"))
+    the_swallow(run, "stubborn", "spawn", f"run_{form}", ("watchdog", "loop_close"))
+    assert_text_hang(run, "stubborn", f"run_{form}")
+
+
+# ==== the guide's examples (docs/guide-cause2-swallowed-cancel.md) =========================
+
+EXAMPLES = conftest.ROOT / "examples"
+
+
+def run_example(interp, tmp_path, name, options=()):
+    prog = EXAMPLES / name
+    run = conftest.run_cmd([interp.exe, prog], tmp_path, env=conftest.preload_env(tmp_path, options),
+                           check_reports=False)
+    _RUNS.append(run)
+    base = run_plain([interp.exe, prog])
+    assert (run.returncode, run.stdout) == (base.returncode, base.stdout) == (0, base.stdout), run.describe()
+    return prog, run
+
+
+@pytest.mark.parametrize("watchdog", ["0", "0.5"])
+def test_example_cause2_swallowed_cancel(interp, tmp_path, watchdog):
+    prog, run = run_example(interp, tmp_path, "cause2_swallowed_cancel.py", [f"watchdog={watchdog}"])
+    assert run.stdout.splitlines() == [
+        "dashboard got: 'partial report' (cancelled: False)",
+        "poller stopped after 5 polls, cancelled: False",
+        "service done",
+        "upload attempt 1 failed (CancelledError), retrying",
+        "uploaded ['a', 'b'] on attempt 2"], run.describe()
+    expected = ["orphaned_task", "swallowed_cancel", "swallowed_cancel", "swallowed_cancel"]
+    if watchdog != "0":
+        expected.append("shutdown_hang")
+    assert sorted(kinds(run)) == sorted(expected), run.describe()
+    by_coro = {short_name(f["task"]["coro"]): f for f in run.findings("swallowed_cancel")}
+    assert set(by_coro) == {"fetch_report", "run", "uploader"}, run.describe()
+    for coro, function in (("fetch_report", "dashboard"), ("run", "monitor")):
+        f = by_coro[coro]
+        assert f["task"]["state"] == "finished", f
+        c = cancel_of(f)
+        assert c.get("requested") == 1 and "via" not in c, c
+        last = frames_of(c["origin"])[-1]
+        assert same_file(last["file"], prog) and short_name(last["function"]) == function, c
+    assert_cancel_by_asyncio(by_coro["uploader"], "runners.py", "_cancel_all_tasks", prog)
+    if watchdog != "0":
+        hang = only(run.findings("shutdown_hang"), run=run)
+        assert [short_name(t["task"]["coro"]) for t in hang["tasks"]] == ["uploader"], hang
+
+
+def test_example_cause2_fixed_is_silent(interp, tmp_path):
+    prog, run = run_example(interp, tmp_path, "cause2_fixed.py", ["watchdog=0.2"])
+    assert run.stdout.splitlines() == [
+        "dashboard got: None",
+        "poller stopped after 1 polls, cancelled: True",
+        "uploaded ['a', 'b'] on attempt 1",
+        "service done"], run.describe()
+    assert run.findings() == [] and run.stderr == "", run.describe()

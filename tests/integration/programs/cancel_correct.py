@@ -163,6 +163,35 @@ async def use_except_exception():
     return "cancelled" if t.cancelled() else "NOT CANCELLED"
 
 
+# Cancelling a task that awaits another task: the cancel reaches the inner
+# task too (a nested cancel() call); both clean up and re-raise.
+async def inner_cleans_up():
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.02)
+        raise
+
+
+async def outer_awaits_inner():
+    inner = asyncio.create_task(inner_cleans_up(), name="inner")
+    try:
+        await inner
+    finally:
+        await asyncio.sleep(0.01)
+
+
+async def use_cancel_nested():
+    outer = asyncio.create_task(outer_awaits_inner(), name="outer")
+    await asyncio.sleep(0.01)
+    outer.cancel()
+    try:
+        await outer
+    except asyncio.CancelledError:
+        pass
+    return "cancelled" if outer.cancelled() else "NOT CANCELLED"
+
+
 # Cancel every worker, then gather them.
 async def worker(i):
     try:
@@ -207,6 +236,7 @@ FORMS = {
     "uncancel": use_uncancel,
     "cleanup_reraise": use_cleanup_reraise,
     "except_exception": use_except_exception,
+    "cancel_nested": use_cancel_nested,
     "cancel_gather": use_cancel_gather,
     "async_timeout": use_async_timeout_in_task,
 }

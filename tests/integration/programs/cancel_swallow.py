@@ -90,6 +90,14 @@ async def request_retry():
     return "gave up"
 
 
+# return inside finally: the return replaces the CancelledError being raised.
+async def save_finally_return():
+    try:
+        await asyncio.sleep(10)
+    finally:
+        return "saved in finally"  # noqa: B012
+
+
 FORMS = {
     "continue": poll_continue,
     "pass_return": fetch_pass_return,
@@ -97,6 +105,7 @@ FORMS = {
     "base_exception": job_base_exception,
     "suppress": flush_suppress,
     "retry": request_retry,
+    "finally_return": save_finally_return,
 }
 
 
@@ -189,7 +198,7 @@ if MODE == "uvloop":
     loop = uvloop.new_event_loop()
 else:
     loop = asyncio.new_event_loop()
-loop.run_until_complete(main(FORM, keep=KEEP_IT))
+loop.run_until_complete(main(FORM, keep=KEEP_IT))  # ORIGIN:run
 if MODE != "noclose":
     loop.close()
 print("end")
