@@ -427,7 +427,16 @@ def findings(rundir):
             m = re.match(r"^==\d+== asyncleak: (\w+):", line)
             if m:
                 log_kinds[m.group(1)] += 1
+    contract = None
+    checker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "contract", "check-report")
+    reports = sorted(glob.glob(os.path.join(rundir, "al.*.json")))
+    if reports and os.path.exists(checker):
+        proc = subprocess.run([sys.executable, checker] + reports, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True)
+        contract = [l for l in proc.stdout.splitlines() if l.startswith(rundir)]
     out = {
+        "contract_problems": None if contract is None else len(contract),
+        "contract_problem_lines": (contract or [])[:20],
         "json_files": files,
         "json_unparsable": bad,
         "json_tmp_left": len(tmp_left),

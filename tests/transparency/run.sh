@@ -119,39 +119,46 @@ run_suite() {
     helper parse "$dir" > /dev/null
 }
 
-status=0
-for v in "$@"; do
-    py=$(find_python "$v")
-    if [ -z "$py" ]; then
-        echo "$v: skipped (not installed)"
-        continue
-    fi
-    vdir=$OUT/$v
-    rm -rf "$vdir"
-    mkdir -p "$vdir"
-    read -r -a mods <<< "$(list_modules "$py")"
-    if [ ${#mods[@]} -eq 0 ]; then
-        echo "$v: DIFFERENT? no test_asyncio modules found for $py"
-        status=1
-        continue
-    fi
-    echo "$py" > "$vdir/python"
-    echo "== $v: $py, ${#mods[@]} modules, output in $vdir" >&2
-    run_suite "$py" "$vdir/without" without "${mods[@]}"
-    echo "   without: $(helper parse "$vdir/without")" >&2
-    run_suite "$py" "$vdir/with" with "${mods[@]}"
-    echo "   with:    $(helper parse "$vdir/with")" >&2
-    helper compare "$vdir/without" "$vdir/with" > "$vdir/diffs.json"
-    ndiff=$(env -u LD_PRELOAD "$HELPER_PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$vdir/diffs.json")
-    if [ "$ndiff" != 0 ]; then
-        echo "   differences found; re-checking each $REPEATS times per side" >&2
-        helper recheck "$vdir" "$py" "$LIB" "$TIMEOUT" "$REPEATS" "${EXTRA[@]}"
-    fi
-    helper findings "$vdir/with" > "$vdir/findings.json"
-    helper findings "$vdir/without" > "$vdir/findings-without.json"
-    if ! helper verdict "$v" "$vdir"; then
-        status=1
-    fi
-done
-echo "results: $OUT" >&2
-exit $status
+# The whole run is one function, parsed before it starts: editing this file
+# while it runs cannot change what it does.
+main() {
+    status=0
+    for v in "$@"; do
+        py=$(find_python "$v")
+        if [ -z "$py" ]; then
+            echo "$v: skipped (not installed)"
+            continue
+        fi
+        vdir=$OUT/$v
+        rm -rf "$vdir"
+        mkdir -p "$vdir"
+        read -r -a mods <<< "$(list_modules "$py")"
+        if [ ${#mods[@]} -eq 0 ]; then
+            echo "$v: DIFFERENT? no test_asyncio modules found for $py"
+            status=1
+            continue
+        fi
+        echo "$py" > "$vdir/python"
+        echo "== $v: $py, ${#mods[@]} modules, output in $vdir" >&2
+        run_suite "$py" "$vdir/without" without "${mods[@]}"
+        echo "   without: $(helper parse "$vdir/without")" >&2
+        run_suite "$py" "$vdir/with" with "${mods[@]}"
+        echo "   with:    $(helper parse "$vdir/with")" >&2
+        helper compare "$vdir/without" "$vdir/with" > "$vdir/diffs.json"
+        ndiff=$(env -u LD_PRELOAD "$HELPER_PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$vdir/diffs.json")
+        if [ "$ndiff" != 0 ]; then
+            echo "   differences found; re-checking each $REPEATS times per side" >&2
+            helper recheck "$vdir" "$py" "$LIB" "$TIMEOUT" "$REPEATS" "${EXTRA[@]}"
+        fi
+        helper findings "$vdir/with" > "$vdir/findings.json"
+        helper findings "$vdir/without" > "$vdir/findings-without.json"
+        if ! helper verdict "$v" "$vdir"; then
+            status=1
+        fi
+    done
+    echo "results: $OUT" >&2
+    return $status
+}
+
+main "$@"
+exit $?

@@ -10,7 +10,8 @@ Forms where asyncio's machinery does the cancelling:
                    (TaskGroup._abort), which swallows and returns
   wait_for_inner   wait_for() times out and cancels the task it wraps around
                    the coroutine inner_swallows (# ORIGIN:spawn_wait_for,
-                   the task has a default name), which swallows
+                   the task has a default name), which swallows (3.8-3.11;
+                   3.12+ wraps no task: the coroutine runs in main's task)
   timeout_inner    (3.11+) asyncio.timeout() expires while the task awaits
                    another task (# ORIGIN:spawn_timeout); the cancel reaches
                    that task, which swallows
