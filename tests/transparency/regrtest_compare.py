@@ -450,6 +450,27 @@ def findings(rundir):
     return out
 
 
+def findings_line(f, run):
+    """One line about the preload's own output of a run (findings.json, result.json)."""
+    kinds = ", ".join("%s %d" % kv for kv in f["by_kind"].items()) or "none"
+    problems = []
+    if f["json_unparsable"] or f["json_tmp_left"]:
+        problems.append("%d unparsable / %d temporary JSON files" % (f["json_unparsable"], f["json_tmp_left"]))
+    if f["log_crash_lines"]:
+        problems.append("%d crash lines in the logs" % len(f["log_crash_lines"]))
+    if run.get("fatal_lines"):
+        problems.append("%d 'Fatal Python error'/segfault lines in the test output" % len(run["fatal_lines"]))
+    if run.get("asyncleak_lines"):
+        problems.append("%d 'asyncleak:' lines in the test output" % len(run["asyncleak_lines"]))
+    if f["log_by_kind"] != f["by_kind"]:
+        problems.append("text logs and JSON disagree (%s)" % f["log_by_kind"])
+    if f.get("contract_problems"):
+        problems.append("%d check-report problems" % f["contract_problems"])
+    return "preload: %d JSON reports, %d with findings (%s); %s" % (
+        f["json_files"], f["processes_with_findings"], kinds,
+        "; ".join(problems) if problems else "no crash, no diagnostic")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -477,6 +498,9 @@ def main(argv):
     if cmd == "findings":
         json.dump(findings(argv[2]), sys.stdout, indent=1)
         print()
+        return 0
+    if cmd == "findings-line":
+        print(findings_line(json.load(open(argv[2])), load_run(argv[3])))
         return 0
     print("unknown command %r" % cmd, file=sys.stderr)
     return 2
