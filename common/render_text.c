@@ -334,6 +334,17 @@ int al_render_finding(FILE *out, const al_json *finding, long pid)
         end(&o);
         task_sections(&o, entry, 4);
     }
+    /* signal_exit and similar: the resources still open. */
+    const al_json *resources = get_typed(finding, "resources", AL_JSON_ARRAY);
+    for (size_t i = 0; i < al_json_len(resources); i++) {
+        const al_json *entry = al_json_at(resources, i);
+        begin(&o, 2);
+        text(&o, "Resource ");
+        field(&o, get_typed(entry, "resource", AL_JSON_OBJECT), "type");
+        text(&o, ", open:");
+        end(&o);
+        task_sections(&o, entry, 4);
+    }
 
     if (o.pid < 0)
         text(&o, "==asyncleak==\n");

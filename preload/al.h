@@ -85,6 +85,12 @@ void al_cancel_reset(void);
  * (and a swallowed_cancel finding for each that swallowed a cancellation). */
 void al_report_shutdown_hang(const void *loop, double waited);
 
+/* Entries {"task", "origin", "suspended_at", ...} of every pending task. */
+al_json *al_pending_task_entries(void);
+/* On-demand dump: one pending_task finding (when="dump") per pending task;
+ * tasks are not marked reported.  Returns how many. */
+int al_report_dump_tasks(void);
+
 /* watchdog.c: shutdown phases (GIL held by the caller). */
 void al_watchdog_begin(const void *loop);
 void al_watchdog_end(const void *loop);
@@ -104,6 +110,18 @@ int al_report_unclosed_resources(const void *loop, const char *when);
  * object in the context. */
 void al_resources_exception_context(PyObject *context, const char *message);
 void al_resources_reset(void);
+/* Entries {"resource", "origin"} of every open resource. */
+al_json *al_open_resource_entries(void);
+/* On-demand dump: one unclosed_resource finding (when="dump") per open one. */
+int al_report_dump_resources(void);
+
+/* signals.c */
+/* Catches SIGTERM/SIGHUP while they have their default disposition (and the
+ * dump signal): a handler that only wakes a thread, which reports and then
+ * lets the signal take its default effect.  Call once hooks are active. */
+void al_signals_install(void);
+/* In a forked child: a new thread and pipe for this process. */
+void al_signals_after_fork(void);
 
 /* hooks_loop.c */
 int al_loop_install(void);

@@ -48,6 +48,7 @@ void al_check_fork(void)
     al_cancel_reset();
     al_resources_reset();
     al_report_reset();
+    al_signals_after_fork();
 }
 
 static void after_fork_child(void)
@@ -116,6 +117,7 @@ static void install_asyncio(void)
     set_meta();
     Py_AtExit(final_report);
     al_active = 1;
+    al_signals_install();
     if (al_opts.verbosity > 0)
         al_diag("tracking asyncio tasks (Python %s, pid %ld)", al_py.version, (long)getpid());
 }

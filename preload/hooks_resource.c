@@ -161,8 +161,10 @@ static al_json *resource_finding(const resource *r, const char *kind, const char
 {
     al_json *f = al_json_object(), *res = al_json_object();
 
-    al_json_set_str(f, "kind", kind);
-    al_json_set_str(f, "when", when);
+    if (kind != NULL)
+        al_json_set_str(f, "kind", kind);
+    if (when != NULL)
+        al_json_set_str(f, "when", when);
     al_json_set_str(res, "type", r->type_name ? r->type_name : "?");
     al_json_set_int(res, "id", (int64_t)r->serial);
     al_json_set(f, "resource", res);
@@ -432,4 +434,37 @@ void al_resources_exception_context(PyObject *context, const char *message)
             al_report_commit(0);
         }
     }
+}
+
+al_json *al_open_resource_entries(void)
+{
+    al_json *list = al_json_array();
+    resource *r, *tmp;
+
+    HASH_ITER(hh, g_resources, r, tmp) {
+        al_json *f;
+        if (r->closed)
+            continue;
+        /* The object's description only: kind/when belong to the caller. */
+        f = resource_finding(r, NULL, NULL);
+        al_json_append(list, f);
+    }
+    return list;
+}
+
+int al_report_dump_resources(void)
+{
+    resource *r, *tmp;
+    int n = 0;
+
+    HASH_ITER(hh, g_resources, r, tmp) {
+        al_json *f;
+        if (r->closed)
+            continue;
+        f = resource_finding(r, "unclosed_resource", "dump");
+        al_json_set_str(f, "message", "is open (on-demand dump)");
+        al_report_add(f);
+        n++;
+    }
+    return n;
 }

@@ -473,18 +473,25 @@ int al_report_swallowed_finished(const void *loop, const char *when)
     return reported;
 }
 
+static int not_dying(const al_task_rec *rec, void *ctx)
+{
+    return !(rec->flags & AL_TASK_DYING);
+}
+
 static int pending_of_loop(const al_task_rec *rec, void *ctx)
 {
     return !(rec->flags & AL_TASK_DYING) && rec->loop == ((select_ctx *)ctx)->loop;
 }
 
-void al_report_shutdown_hang(const void *loop, double waited)
+/* Entries {"task", "origin", "suspended_at", "cancel", ...} of the pending
+ * tasks of loop (all loops when NULL); with check_swallow, each that
+ * swallowed a cancellation is also reported as swallowed_cancel (when). */
+static al_json *pending_entries(const void *loop, int check_swallow, const char *when)
 {
     select_ctx ctx = {loop};
     size_t n = 0, i;
-    al_task_rec *recs = al_registry_select(&al_tasks, pending_of_loop, &ctx, &n);
-    al_json *f = al_json_object(), *tasks = al_json_array();
-    char msg[128];
+    al_task_rec *recs = al_registry_select(&al_tasks, loop ? pending_of_loop : not_dying, &ctx, &n);
+    al_json *tasks = al_json_array();
 
     for (i = 0; i < n; i++)
         Py_INCREF((PyObject *)recs[i].task);
@@ -495,15 +502,29 @@ void al_report_shutdown_hang(const void *loop, double waited)
             continue;
         al_json_append(tasks, al_task_finding(&recs[i], task, NULL, NULL));
         live = al_registry_get(&al_tasks, task);
-        if (live != NULL && (live->flags & AL_TASK_CANCEL_REQUESTED) && al_cancel_swallowed(task, 1)) {
+        if (check_swallow && live != NULL && (live->flags & AL_TASK_CANCEL_REQUESTED)
+            && al_cancel_swallowed(task, 1)) {
             live->flags |= AL_TASK_REPORTED;
             al_cancel_mark_swallow_reported(task);
-            al_report_add(al_task_finding(&recs[i], task, "swallowed_cancel", "watchdog"));
+            al_report_add(al_task_finding(&recs[i], task, "swallowed_cancel", when));
         }
     }
     for (i = 0; i < n; i++)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
+    return tasks;
+}
+
+al_json *al_pending_task_entries(void)
+{
+    return pending_entries(NULL, 0, NULL);
+}
+
+void al_report_shutdown_hang(const void *loop, double waited)
+{
+    al_json *f = al_json_object(), *tasks = pending_entries(loop, 1, "watchdog");
+    char msg[160];
+
     snprintf(msg, sizeof msg, "asyncio.run() has waited more than %g s for %zu task%s to finish after cancelling them",
              waited, al_json_len(tasks), al_json_len(tasks) == 1 ? "" : "s");
     al_json_set_str(f, "kind", "shutdown_hang");
@@ -511,4 +532,29 @@ void al_report_shutdown_hang(const void *loop, double waited)
     al_json_set_str(f, "message", msg);
     al_json_set(f, "tasks", tasks);
     al_report_add(f);
+}
+
+int al_report_dump_tasks(void)
+{
+    al_json *tasks = pending_entries(NULL, 0, NULL);
+    size_t i, n = al_json_len(tasks);
+
+    /* Each entry becomes a finding of its own; the array is emptied first. */
+    for (i = 0; i < n; i++) {
+        al_json *f = al_json_object();
+        al_json *entry = tasks->u.array.items[i];
+        size_t k;
+        tasks->u.array.items[i] = NULL;
+        al_json_set_str(f, "kind", "pending_task");
+        al_json_set_str(f, "when", "dump");
+        al_json_set_str(f, "message", "is pending (on-demand dump)");
+        for (k = 0; k < al_json_len(entry); k++) {
+            al_json_set(f, entry->u.object.keys[k], entry->u.object.values[k]);
+            entry->u.object.values[k] = NULL;
+        }
+        al_json_free(entry);
+        al_report_add(f);
+    }
+    al_json_free(tasks);
+    return (int)n;
 }
