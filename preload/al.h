@@ -44,6 +44,9 @@ void al_report_exit(void);
 long al_report_count(void);
 /* Takes ownership of an object whose members (argv, python) go into the JSON. */
 void al_report_set_meta(al_json *meta);
+/* Sets (replaces) a further top-level member of the JSON report, e.g.
+ * "snapshots"; takes ownership of value. */
+void al_report_set_extra(const char *key, al_json *value);
 void al_report_reset(void);
 /* Calls _exit(exitcode) when findings exist and exitcode= was given. */
 void al_report_apply_exitcode(void);
@@ -114,6 +117,14 @@ void al_resources_reset(void);
 al_json *al_open_resource_entries(void);
 /* On-demand dump: one unclosed_resource finding (when="dump") per open one. */
 int al_report_dump_resources(void);
+
+/* snapshots.c: interval=SECONDS live counts per origin, growing_origin. */
+void al_snapshots_start(void);
+void al_snapshots_after_fork(void);
+/* Live objects per origin id (resources counted under their own origins):
+ * calls fn(origin, count, is_resource, ctx) once per origin. */
+void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
+void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
 
 /* signals.c */
 /* Catches SIGTERM/SIGHUP while they have their default disposition (and the

@@ -49,6 +49,7 @@ void al_check_fork(void)
     al_resources_reset();
     al_report_reset();
     al_signals_after_fork();
+    al_snapshots_after_fork();
 }
 
 static void after_fork_child(void)
@@ -118,6 +119,7 @@ static void install_asyncio(void)
     Py_AtExit(final_report);
     al_active = 1;
     al_signals_install();
+    al_snapshots_start();
     if (al_opts.verbosity > 0)
         al_diag("tracking asyncio tasks (Python %s, pid %ld)", al_py.version, (long)getpid());
 }

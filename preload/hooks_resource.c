@@ -468,3 +468,13 @@ int al_report_dump_resources(void)
     }
     return n;
 }
+
+void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx)
+{
+    resource *r, *tmp;
+
+    /* Few resources: one callback per open object; the caller adds up. */
+    HASH_ITER(hh, g_resources, r, tmp)
+        if (!r->closed && r->origin != 0)
+            fn(r->origin, 1, 1, ctx);
+}

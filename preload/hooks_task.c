@@ -473,6 +473,12 @@ int al_report_swallowed_finished(const void *loop, const char *when)
     return reported;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int not_dying(const al_task_rec *rec, void *ctx)
 {
     return !(rec->flags & AL_TASK_DYING);
@@ -557,4 +563,28 @@ int al_report_dump_tasks(void)
     }
     al_json_free(tasks);
     return (int)n;
+}
+
+void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx)
+{
+    size_t n = 0, i, j;
+    al_task_rec *recs = al_registry_select(&al_tasks, not_dying, NULL, &n);
+
+    /* Group by origin: sort a copy of the origins. */
+    uint32_t *origins = n ? malloc(n * sizeof *origins) : NULL;
+    if (origins == NULL) {
+        free(recs);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        origins[i] = recs[i].origin;
+    free(recs);
+    qsort(origins, n, sizeof *origins, cmp_u32);
+    for (i = 0; i < n; i = j) {
+        for (j = i; j < n && origins[j] == origins[i]; j++)
+            ;
+        if (origins[i] != 0)
+            fn(origins[i], (long)(j - i), 0, ctx);
+    }
+    free(origins);
 }

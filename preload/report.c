@@ -28,6 +28,7 @@ static al_json *g_findings;     /* array of findings, owned */
 static al_json *g_summary;      /* kind -> count of listed findings */
 static al_json *g_dropped;      /* kind -> count beyond max_findings */
 static al_json *g_meta;         /* {"argv": [...], "python": "..."} from report.h setters */
+static al_json *g_extra;        /* further top-level members (snapshots), owned */
 static long g_total;
 static int g_dirty;
 static int g_log_fd = -1;       /* opened log_path, or -1 for stderr */
@@ -151,6 +152,16 @@ void al_report_set_meta(al_json *meta)
     pthread_mutex_unlock(&g_lock);
 }
 
+void al_report_set_extra(const char *key, al_json *value)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_extra == NULL)
+        g_extra = al_json_object();
+    al_json_set(g_extra, key, value);
+    g_dirty = 1;
+    pthread_mutex_unlock(&g_lock);
+}
+
 /* Writes the report document to fd; findings are borrowed, not copied. */
 static int write_document(FILE *out, pid_t pid)
 {
@@ -167,6 +178,8 @@ static int write_document(FILE *out, pid_t pid)
     al_json_set(doc, "summary", g_summary ? al_json_copy(g_summary) : al_json_object());
     if (g_dropped != NULL)
         al_json_set(doc, "dropped", al_json_copy(g_dropped));
+    for (i = 0; i < al_json_len(g_extra); i++)
+        al_json_set(doc, g_extra->u.object.keys[i], al_json_copy(g_extra->u.object.values[i]));
     /* Lend the findings array to the document for the write, then take it
      * back, so a report of a million findings is not copied. */
     if (g_findings != NULL) {
@@ -267,7 +280,8 @@ void al_report_reset(void)
     al_json_free(g_findings);
     al_json_free(g_summary);
     al_json_free(g_dropped);
-    g_findings = g_summary = g_dropped = NULL;
+    al_json_free(g_extra);
+    g_findings = g_summary = g_dropped = g_extra = NULL;
     g_total = 0;
     g_dirty = 0;
     g_drop_said = g_json_failed_once = g_log_failed_once = 0;
