@@ -225,11 +225,28 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
     }
 }
 
+/* "Awaiting task 'A' (coroutine a), 'B' (coroutine b)" from a list of tasks. */
+static void task_list_line(out_t *o, const al_json *list, const char *title, int indent)
+{
+    if (al_json_len(list) == 0)
+        return;
+    begin(o, indent);
+    text(o, title);
+    for (size_t i = 0; i < al_json_len(list); i++) {
+        if (i > 0)
+            text(o, ", ");
+        task_ident(o, al_json_at(list, i));
+    }
+    end(o);
+}
+
 /* The stacks and creator of a task finding or of one entry of "tasks". */
 static void task_sections(out_t *o, const al_json *obj, int indent)
 {
     stack_section(o, get_typed(obj, "origin", AL_JSON_OBJECT), "Created at", 0, indent);
     stack_section(o, get_typed(obj, "suspended_at", AL_JSON_OBJECT), "Suspended at", 0, indent);
+    task_list_line(o, get_typed(obj, "awaiting", AL_JSON_ARRAY), "Awaiting task ", indent);
+    task_list_line(o, get_typed(obj, "awaited_by", AL_JSON_ARRAY), "Awaited by task ", indent);
     const al_json *cancel = get_typed(obj, "cancel", AL_JSON_OBJECT);
     stack_section(o, get_typed(cancel, "origin", AL_JSON_OBJECT), "Cancelled at",
                   al_json_get_int(cancel, "requested", 0), indent);

@@ -21,6 +21,7 @@ static PyObject *g_state_descr;    /* _asyncio.Future._state (getset) */
 static PyObject *g_loop_descr;     /* _asyncio.Future._loop (getset) */
 static PyObject *g_get_name;       /* _asyncio.Task.get_name (method) */
 static PyObject *g_get_coro;       /* _asyncio.Task.get_coro (method) */
+static PyObject *g_waiter_descr;   /* _asyncio.Task._fut_waiter (getset) */
 static PyObject *g_current_tasks;  /* _asyncio._current_tasks: {loop: task} */
 static PyObject *g_coro_type, *g_gen_type;
 static al_initproc g_orig_init;
@@ -172,6 +173,7 @@ int al_tasks_install(void)
     g_loop_descr = dict_item(future_type, "_loop");
     g_get_name = dict_item(g_task_type, "get_name");
     g_get_coro = dict_item(g_task_type, "get_coro");
+    g_waiter_descr = dict_item(g_task_type, "_fut_waiter");
     types = PyImport_ImportModule("types");
     g_coro_type = al_getattr(types, "CoroutineType");
     g_gen_type = al_getattr(types, "GeneratorType");
@@ -263,15 +265,28 @@ static char *coro_name(PyObject *coro)
     return r;
 }
 
-/* Where the coroutine chain of coro waits now, outermost coroutine first. */
-static al_json *await_chain(PyObject *coro)
+static al_json *task_summary(uint64_t serial, PyObject *task, int with_state);
+
+/* The future a task is blocked on (new reference), or NULL. */
+static PyObject *waiter_of(PyObject *task)
 {
-    al_json *frames = al_json_array();
+    PyObject *w = g_waiter_descr ? al_descr_get(g_waiter_descr, task) : NULL;
+    if (w == Py_None) {
+        Py_DECREF(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Appends to frames where the coroutine chain of coro waits now, outermost
+ * coroutine first; returns how many coroutines it walked. */
+static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
+{
     PyObject *obj = coro;
     int depth;
 
     Py_XINCREF(obj);
-    for (depth = 0; depth < 64 && is_builtin_coroutine(obj); depth++) {
+    for (depth = 0; depth < budget && is_builtin_coroutine(obj); depth++) {
         int is_coro = (PyObject *)Py_TYPE(obj) == g_coro_type;
         PyObject *frame = al_getattr(obj, is_coro ? "cr_frame" : "gi_frame");
         PyObject *next = al_getattr(obj, is_coro ? "cr_await" : "gi_yieldfrom");
@@ -291,11 +306,121 @@ static al_json *await_chain(PyObject *coro)
             break;
     }
     Py_XDECREF(obj);
+    return depth;
+}
+
+/* Where task waits now: its coroutine chain and, while it is blocked on
+ * another task, that task's chain after it (across `await other_task`).
+ * *awaiting receives the tasks waited on, innermost last (NULL if none). */
+static al_json *await_chain(PyObject *task, al_json **awaiting)
+{
+    al_json *frames = al_json_array();
+    PyObject *cur = task;
+    int budget = 64, hops;
+
+    *awaiting = NULL;
+    Py_INCREF(cur);
+    for (hops = 0; hops < 16 && budget > 0; hops++) {
+        PyObject *coro = call_descr(g_get_coro, cur), *waiter;
+        const al_task_rec *rec;
+        budget -= walk_coroutines(coro, frames, budget);
+        Py_XDECREF(coro);
+        waiter = waiter_of(cur);
+        Py_DECREF(cur);
+        cur = NULL;
+        if (waiter == NULL || !al_type_is_subtype(waiter, g_task_type) || waiter == task) {
+            Py_XDECREF(waiter);
+            break;
+        }
+        rec = al_registry_get(&al_tasks, waiter);
+        if (*awaiting == NULL)
+            *awaiting = al_json_array();
+        al_json_append(*awaiting, task_summary(rec ? rec->serial : 0, waiter, 1));
+        cur = waiter;
+    }
+    Py_XDECREF(cur);
     if (al_json_len(frames) == 0) {
         al_json_free(frames);
         return NULL;
     }
     return frames;
+}
+
+/* ---- awaited_by: which tasks are blocked on a given task ----
+ * An index (waiter address -> waiting task) sorted by waiter, built from one
+ * _fut_waiter read per live task; a report point that describes many tasks
+ * builds it once (al_waiters_begin/end), a single finding builds its own. */
+typedef struct { const void *waiter; const void *task; uint64_t serial; } waiter_entry;
+static waiter_entry *g_widx;
+static size_t g_nwidx;
+static int g_widx_depth;
+
+static int by_waiter(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const waiter_entry *)a)->waiter, y = (uintptr_t)((const waiter_entry *)b)->waiter;
+    return (x > y) - (x < y);
+}
+
+static int live_not_dying(const al_task_rec *rec, void *ctx)
+{
+    return !(rec->flags & AL_TASK_DYING);
+}
+
+static void waiters_begin(void)
+{
+    size_t n = 0, i;
+    al_task_rec *recs;
+
+    if (g_widx_depth++ > 0)
+        return;
+    recs = al_registry_select(&al_tasks, live_not_dying, NULL, &n);
+    g_widx = n ? malloc(n * sizeof *g_widx) : NULL;
+    g_nwidx = 0;
+    for (i = 0; g_widx != NULL && i < n; i++) {
+        PyObject *w = waiter_of((PyObject *)recs[i].task);
+        if (w != NULL && al_type_is_subtype(w, g_task_type)) {
+            g_widx[g_nwidx].waiter = w;     /* compared only */
+            g_widx[g_nwidx].task = recs[i].task;
+            g_widx[g_nwidx].serial = recs[i].serial;
+            g_nwidx++;
+        }
+        Py_XDECREF(w);
+    }
+    free(recs);
+    if (g_nwidx > 1)
+        qsort(g_widx, g_nwidx, sizeof *g_widx, by_waiter);
+}
+
+static void waiters_end(void)
+{
+    if (--g_widx_depth > 0)
+        return;
+    free(g_widx);
+    g_widx = NULL;
+    g_nwidx = 0;
+}
+
+static al_json *awaited_by(PyObject *task)
+{
+    al_json *list = NULL;
+    size_t lo = 0, hi = g_nwidx;
+
+    while (lo < hi) {       /* first entry whose waiter >= task */
+        size_t mid = (lo + hi) / 2;
+        if ((uintptr_t)g_widx[mid].waiter < (uintptr_t)task)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < g_nwidx && g_widx[lo].waiter == task; lo++) {
+        const al_task_rec *rec = al_registry_get(&al_tasks, g_widx[lo].task);
+        if (rec == NULL || rec->serial != g_widx[lo].serial || (rec->flags & AL_TASK_DYING))
+            continue;
+        if (list == NULL)
+            list = al_json_array();
+        al_json_append(list, task_summary(rec->serial, (PyObject *)g_widx[lo].task, 1));
+    }
+    return list;
 }
 
 /* {"id", "name", "coro", "state"} of a live task. */
@@ -326,8 +451,7 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
 {
     PyObject *task = (PyObject *)task_ptr;
     al_json *f = al_json_object();
-    al_json *chain;
-    PyObject *coro;
+    al_json *chain, *awaiting, *waited;
     const al_task_rec *creator;
 
     if (kind != NULL)
@@ -336,14 +460,19 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
         al_json_set_str(f, "when", when);
     al_json_set(f, "task", task_summary(rec->serial, task, 1));
     al_json_set(f, "origin", al_stack_resolve(rec->origin, 1));
-    coro = call_descr(g_get_coro, task);
-    chain = await_chain(coro);
-    Py_XDECREF(coro);
+    chain = await_chain(task, &awaiting);
     if (chain != NULL) {
         al_json *st = al_json_object();
         al_json_set(st, "frames", chain);
         al_json_set(f, "suspended_at", st);
     }
+    if (awaiting != NULL)
+        al_json_set(f, "awaiting", awaiting);
+    waiters_begin();
+    waited = awaited_by(task);
+    waiters_end();
+    if (waited != NULL)
+        al_json_set(f, "awaited_by", waited);
     creator = rec->creator ? al_registry_get(&al_tasks, rec->creator) : NULL;
     if (creator != NULL && creator->serial == rec->creator_serial)
         al_json_set(f, "created_by", task_summary(creator->serial, (PyObject *)rec->creator, 0));
@@ -398,6 +527,7 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
     if (g_task_type == NULL)
         return 0;
     recs = al_registry_select(&al_tasks, unreported_of_loop, &ctx, &n);
+    waiters_begin();
     /* Keep every selected task alive while Python runs below (describing a
      * task can run a GC that would free another and drop its record). */
     for (i = 0; i < n; i++) {
@@ -431,6 +561,7 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
     for (i = 0; i < n; i++)
         Py_XDECREF((PyObject *)recs[i].task);
     free(recs);
+    waiters_end();
     return reported;
 }
 
@@ -499,6 +630,7 @@ static al_json *pending_entries(const void *loop, int check_swallow, const char 
     al_task_rec *recs = al_registry_select(&al_tasks, loop ? pending_of_loop : not_dying, &ctx, &n);
     al_json *tasks = al_json_array();
 
+    waiters_begin();
     for (i = 0; i < n; i++)
         Py_INCREF((PyObject *)recs[i].task);
     for (i = 0; i < n; i++) {
@@ -518,6 +650,7 @@ static al_json *pending_entries(const void *loop, int check_swallow, const char 
     for (i = 0; i < n; i++)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
+    waiters_end();
     return tasks;
 }
 
