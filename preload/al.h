@@ -88,6 +88,11 @@ void al_cancel_reset(void);
  * (and a swallowed_cancel finding for each that swallowed a cancellation). */
 void al_report_shutdown_hang(const void *loop, double waited);
 
+/* Entries of the pending tasks of loop (other than the running one) whose
+ * coroutine chain references obj; NULL when none.  At most
+ * AL_MAX_USERS_CHECKED tasks are examined. */
+#define AL_MAX_USERS_CHECKED 20000
+al_json *al_tasks_using(const void *obj, const void *loop);
 /* Entries {"task", "origin", "suspended_at", ...} of every pending task. */
 al_json *al_pending_task_entries(void);
 /* On-demand dump: one pending_task finding (when="dump") per pending task;

@@ -310,8 +310,20 @@ static int close_before(PyObject *args, PyObject *kwargs)
     resource *r = self ? find(self) : NULL;
 
     if (r != NULL && !r->closed && !called_from_finalizer()) {
+        al_json *users;
         r->closed = 1;
         r->closed_at = al_stack_capture(al_opts.stack_depth);
+        /* Cause 5: closed while pending tasks still hold it in their frames. */
+        if (al_active && (users = al_tasks_using(self, r->loop)) != NULL) {
+            al_json *f = resource_finding(r, "closed_while_in_use", "close");
+            char msg[96];
+            snprintf(msg, sizeof msg, "was closed while %zu pending task%s still used it",
+                     al_json_len(users), al_json_len(users) == 1 ? "" : "s");
+            al_json_set_str(f, "message", msg);
+            al_json_set(f, "tasks", users);
+            al_report_add(f);
+            al_report_commit(0);
+        }
     }
     return 0;
 }

@@ -721,3 +721,57 @@ void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource
     }
     free(origins);
 }
+
+/* Does any coroutine of task's await chain reference obj? */
+static int chain_refers_to(PyObject *task, PyObject *obj)
+{
+    PyObject *cur = call_descr(g_get_coro, task);
+    int depth, found = 0;
+
+    for (depth = 0; depth < 32 && !found && is_builtin_coroutine(cur); depth++) {
+        int is_coro = (PyObject *)Py_TYPE(cur) == g_coro_type;
+        PyObject *next;
+        found = al_refers_to(cur, obj);
+        next = al_getattr(cur, is_coro ? "cr_await" : "gi_yieldfrom");
+        Py_DECREF(cur);
+        cur = next;
+    }
+    Py_XDECREF(cur);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return found;
+}
+
+typedef struct { const void *loop; } loop_ctx;
+
+static int live_of_loop(const al_task_rec *rec, void *ctx)
+{
+    const loop_ctx *c = ctx;
+    return !(rec->flags & AL_TASK_DYING) && (c->loop == NULL || rec->loop == c->loop);
+}
+
+al_json *al_tasks_using(const void *obj, const void *loop)
+{
+    loop_ctx ctx = {loop};
+    size_t n = 0, i;
+    al_task_rec *recs = al_registry_select(&al_tasks, live_of_loop, &ctx, &n);
+    PyObject *current = loop && g_current_tasks ? PyDict_GetItem(g_current_tasks, (PyObject *)loop) : NULL;
+    al_json *list = NULL;
+
+    if (n > AL_MAX_USERS_CHECKED)
+        n = AL_MAX_USERS_CHECKED;
+    for (i = 0; i < n; i++)
+        Py_INCREF((PyObject *)recs[i].task);
+    for (i = 0; i < n; i++) {
+        PyObject *task = (PyObject *)recs[i].task;
+        if (task == current || al_task_is_pending(task) != 1 || !chain_refers_to(task, (PyObject *)obj))
+            continue;
+        if (list == NULL)
+            list = al_json_array();
+        al_json_append(list, al_task_finding(&recs[i], task, NULL, NULL));
+    }
+    for (i = 0; i < n; i++)
+        Py_DECREF((PyObject *)recs[i].task);
+    free(recs);
+    return list;
+}

@@ -88,3 +88,31 @@ const char *al_type_name(PyObject *obj)
 {
     return Py_TYPE(obj)->tp_name;
 }
+
+typedef struct { PyObject *target; int depth; } refers_ctx;
+
+static int refers_visit(PyObject *obj, void *arg)
+{
+    refers_ctx *c = arg;
+
+    if (obj == c->target)
+        return 1;
+    /* One level down into frames: before 3.11 a coroutine's locals live in
+     * its frame object, which the coroutine's traverse visits. */
+    if (c->depth == 0 && obj != NULL && PyFrame_Check(obj)) {
+        int r;
+        c->depth++;
+        r = Py_TYPE(obj)->tp_traverse ? Py_TYPE(obj)->tp_traverse(obj, refers_visit, c) : 0;
+        c->depth--;
+        return r;
+    }
+    return 0;
+}
+
+int al_refers_to(PyObject *container, PyObject *target)
+{
+    refers_ctx c = {target, 0};
+    traverseproc tr = Py_TYPE(container)->tp_traverse;
+
+    return tr != NULL && tr(container, refers_visit, &c) == 1;
+}

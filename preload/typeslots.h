@@ -26,6 +26,10 @@ int al_swap_slot_wrapper(PyObject *type, const char *name, void *expected, void 
 /* descr.__get__(obj, type(obj)) through the C slot; new ref or NULL. */
 PyObject *al_descr_get(PyObject *descr, PyObject *obj);
 int al_type_is_subtype(PyObject *obj, PyObject *type);
+/* True when container (a coroutine, generator or frame) directly references
+ * target, as its tp_traverse reports (locals, value stack; frames one level
+ * down).  No Python code runs and nothing is allocated. */
+int al_refers_to(PyObject *container, PyObject *target);
 /* tp_name of obj's type (borrowed, never NULL). */
 const char *al_type_name(PyObject *obj);
 
