@@ -17,6 +17,7 @@ const char *const al_finding_kinds[] = {
     "unclosed_resource",
     "closed_while_in_use",
     "signal_exit",
+    "growing_origin",
     NULL,
 };
 
@@ -447,7 +448,8 @@ al_suppressions *al_suppressions_parse(const char *text, size_t len, const char 
             if (al_kind_index(kind) < 0) {
                 set_err(err, errlen, "%s:%d: unknown KIND '%s' (known: pending_task, orphaned_task, "
                         "destroyed_pending_task, unretrieved_exception, swallowed_cancel, "
-                        "shutdown_hang, unclosed_resource, closed_while_in_use, signal_exit, or *)",
+                        "shutdown_hang, unclosed_resource, closed_while_in_use, signal_exit, "
+                        "growing_origin, or *)",
                         name, line, kind);
                 goto fail;
             }

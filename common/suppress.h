@@ -44,8 +44,10 @@
 
 typedef struct al_suppressions al_suppressions;
 
-/* Every finding kind this build knows (DESIGN section 5), in their
- * canonical order, then NULL. */
+/* Every finding kind this build knows (DESIGN section 5, plus
+ * growing_origin of interval=), in their canonical order, then NULL.  A kind
+ * the preload starts reporting must be added here (and to the message of
+ * al_suppressions_parse), or rules naming it are refused. */
 extern const char *const al_finding_kinds[];
 
 /* Index of kind in al_finding_kinds, or -1 when unknown or NULL. */

@@ -48,6 +48,10 @@ void al_report_set_meta(al_json *meta);
  * "snapshots"; takes ownership of value. */
 void al_report_set_extra(const char *key, al_json *value);
 void al_report_reset(void);
+/* Copies of the listed findings from index start on (an array). */
+al_json *al_report_findings_since(size_t start);
+/* Number of listed findings (the index the next one will get). */
+size_t al_report_listed(void);
 /* Calls _exit(exitcode) when findings exist and exitcode= was given. */
 void al_report_apply_exitcode(void);
 
@@ -130,6 +134,10 @@ void al_snapshots_after_fork(void);
  * calls fn(origin, count, is_resource, ctx) once per origin. */
 void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
 void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
+
+/* pymodule.c: the in-process API, module "asyncleak". */
+/* Puts the module in sys.modules (when the program imports asyncleak). */
+int al_pymodule_install(void);
 
 /* signals.c */
 /* Catches SIGTERM/SIGHUP while they have their default disposition (and the

@@ -30,6 +30,7 @@ enum { TARGET_ASYNCIO = 1, TARGET_UVLOOP = 2 };
 static int g_installed;        /* TARGET_* bits done (or given up) */
 static int g_installing;       /* re-entrancy guard (GIL held) */
 static int g_refused;          /* free-threaded or otherwise unsupported */
+static int g_api_installed;    /* the asyncleak module was put in sys.modules */
 
 static void complain(void *ctx, const char *line)
 {
@@ -188,7 +189,7 @@ static int audit_hook(const char *event, PyObject *args, void *data)
         return 0;
     if (g_installing || g_refused)
         return 0;
-    if (g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP) && al_resources_pending() == 0)
+    if (g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP) && al_resources_pending() == 0 && g_api_installed)
         return 0;
     name = PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
     if (name == NULL || !PyUnicode_Check(name))
@@ -198,6 +199,20 @@ static int audit_hook(const char *event, PyObject *args, void *data)
         target = TARGET_ASYNCIO;
     else if (PyUnicode_CompareWithASCIIString(name, "uvloop") == 0)
         target = TARGET_UVLOOP;
+    else if (PyUnicode_CompareWithASCIIString(name, "asyncleak") == 0) {
+        /* The in-process API: needs the hooks, then the module. */
+        if (!al_in_main_interpreter())
+            return 0;
+        if (!(g_installed & TARGET_ASYNCIO))
+            install(TARGET_ASYNCIO);
+        if (al_active) {
+            al_exc_state exc;
+            al_exc_save(&exc);
+            g_api_installed = al_pymodule_install() == 0;
+            al_exc_restore(&exc);
+        }
+        return 0;
+    }
     else {
         if (al_active && al_resources_pending() > 0 && al_in_main_interpreter())
             install_resources_of(name);

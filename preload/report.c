@@ -290,3 +290,24 @@ void al_report_reset(void)
     g_log_fd = -1;
     pthread_mutex_unlock(&g_lock);
 }
+
+al_json *al_report_findings_since(size_t start)
+{
+    al_json *out = al_json_array();
+    size_t i;
+
+    pthread_mutex_lock(&g_lock);
+    for (i = start; i < al_json_len(g_findings); i++)
+        al_json_append(out, al_json_copy(al_json_at(g_findings, i)));
+    pthread_mutex_unlock(&g_lock);
+    return out;
+}
+
+size_t al_report_listed(void)
+{
+    size_t n;
+    pthread_mutex_lock(&g_lock);
+    n = al_json_len(g_findings);
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
