@@ -243,6 +243,12 @@ static void task_list_line(out_t *o, const al_json *list, const char *title, int
 /* The stacks and creator of a task finding or of one entry of "tasks". */
 static void task_sections(out_t *o, const al_json *obj, int indent)
 {
+    const al_json *before = get_typed(obj, "created_before_attach", AL_JSON_BOOL);
+    if (before != NULL && before->u.boolean) {
+        begin(o, indent);
+        text(o, "Created before asyncleak was attached: origin unknown");
+        end(o);
+    }
     stack_section(o, get_typed(obj, "origin", AL_JSON_OBJECT), "Created at", 0, indent);
     stack_section(o, get_typed(obj, "suspended_at", AL_JSON_OBJECT), "Suspended at", 0, indent);
     task_list_line(o, get_typed(obj, "awaiting", AL_JSON_ARRAY), "Awaiting task ", indent);

@@ -135,6 +135,19 @@ void al_snapshots_after_fork(void);
 void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
 void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx);
 
+/* attach.c: loaded into a running interpreter (asyncleak attach). */
+/* Registers tasks that existed before the attach (no origin; flagged). */
+int al_tasks_adopt_existing(void);
+/* Registers open resources of the hooked kinds found by gc.get_objects(). */
+int al_resources_adopt_existing(void);
+/* From the constructor when Python is already running: finishes start-up on
+ * a thread of ours holding the GIL, then writes a dump report. */
+void al_attach_start(void);
+/* bootstrap.c, for attach.c (GIL held): add the audit hook now; install the
+ * hooks for whatever is already imported. */
+int al_bootstrap_add_hook(void);
+void al_bootstrap_install_present(void);
+
 /* pymodule.c: the in-process API, module "asyncleak". */
 /* Puts the module in sys.modules (when the program imports asyncleak). */
 int al_pymodule_install(void);

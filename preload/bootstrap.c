@@ -256,6 +256,17 @@ static int debug_allocator_requested(void)
     return 0;
 }
 
+int al_bootstrap_add_hook(void)
+{
+    return PySys_AddAuditHook(audit_hook, NULL);
+}
+
+void al_bootstrap_install_present(void)
+{
+    if (module_loaded("asyncio") && !(g_installed & TARGET_ASYNCIO))
+        install(TARGET_ASYNCIO);
+}
+
 __attribute__((constructor)) static void al_constructor(void)
 {
     const char *spec;
@@ -265,6 +276,18 @@ __attribute__((constructor)) static void al_constructor(void)
     if (al_pyapi_init() < 0) {
         if (getenv("ASYNCLEAK_OPTIONS") != NULL)
             al_diag("Python %s is not supported (3.8-3.13); not tracking", al_py.version);
+        return;
+    }
+    /* Loaded into a running interpreter (asyncleak attach, dlopen from a
+     * stopped thread that may not hold the GIL): nothing here may touch
+     * Python; a thread of ours finishes with the GIL. */
+    if (Py_IsInitialized()) {
+        al_options_defaults(&al_opts);
+        al_options_parse(&al_opts, getenv("ASYNCLEAK_OPTIONS"), complain, NULL);
+        al_registry_init(&al_tasks);
+        al_resources_init();
+        pthread_atfork(NULL, NULL, after_fork_child);
+        al_attach_start();
         return;
     }
     /* Silent: child interpreters started with -X dev by test suites must

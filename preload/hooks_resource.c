@@ -54,7 +54,7 @@ typedef struct resource {
     const void *loop;       /* not owned; alive while obj is */
     uint32_t origin, closed_at;
     int kind;
-    int closed, reported;
+    int closed, reported, before_attach;
     char *type_name;        /* "aiohttp.client.ClientSession" */
     PyObject *weakref;      /* owned; its callback drops this record */
     UT_hash_handle hh;
@@ -171,6 +171,8 @@ static al_json *resource_finding(const resource *r, const char *kind, const char
     al_json_set(f, "origin", origin_json(r));
     if (r->closed && r->closed_at != 0)
         al_json_set(f, "closed_at", al_stack_resolve(r->closed_at, 0));
+    if (r->before_attach)
+        al_json_set(f, "created_before_attach", al_json_bool(1));
     return f;
 }
 
@@ -221,6 +223,36 @@ static char *type_name(PyObject *obj)
     Py_XDECREF(mod);
     Py_XDECREF(qual);
     return r;
+}
+
+static void record_open(PyObject *obj, int kind_index);
+static int kind_of(PyObject *obj);
+
+int al_resources_adopt_existing(void)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *objs = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
+    Py_ssize_t i, len = objs && PyList_Check(objs) ? PyList_Size(objs) : 0;
+    int n = 0;
+
+    for (i = 0; i < len; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        int k = o && !PyType_Check(o) ? kind_of(o) : -1;
+        resource *r;
+        if (k < 0 || find(o) != NULL)
+            continue;
+        record_open(o, k);
+        if ((r = find(o)) != NULL) {
+            r->origin = 0;      /* opened before the attach: unknown */
+            r->before_attach = 1;
+            n++;
+        }
+    }
+    Py_XDECREF(objs);
+    Py_XDECREF(gc);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return n;
 }
 
 static void record_open(PyObject *obj, int kind_index)

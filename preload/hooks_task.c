@@ -57,7 +57,7 @@ void al_loop_shutdown_end(const void *loop)
         }
 }
 
-static void record(PyObject *task, uint32_t origin)
+static void record(PyObject *task, uint32_t origin, uint32_t flags)
 {
     al_task_rec rec = {0};
     PyObject *loop = al_descr_get(g_loop_descr, task);
@@ -65,7 +65,8 @@ static void record(PyObject *task, uint32_t origin)
     rec.task = task;
     rec.loop = loop;      /* the task keeps its loop alive */
     rec.origin = origin;
-    if (loop != NULL && g_current_tasks != NULL) {
+    rec.flags = flags;
+    if (loop != NULL && g_current_tasks != NULL && origin != 0) {
         PyObject *cur = PyDict_GetItem(g_current_tasks, loop);   /* borrowed */
         const al_task_rec *c = cur && cur != task ? al_registry_get(&al_tasks, cur) : NULL;
         if (c != NULL) {
@@ -92,7 +93,7 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     rc = g_orig_init(self, args, kwargs);
     if (rc == 0 && al_active)
-        record(self, origin);
+        record(self, origin, 0);
     return rc;
 }
 
@@ -483,6 +484,8 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     }
     if (rec->flags & AL_TASK_SPAWNED_IN_SHUTDOWN)
         al_json_set(f, "spawned_during_shutdown", al_json_bool(1));
+    if (rec->flags & AL_TASK_BEFORE_ATTACH)
+        al_json_set(f, "created_before_attach", al_json_bool(1));
     if (rec->flags & AL_TASK_CANCEL_REQUESTED) {
         al_json *cancel = al_cancel_json(task);
         if (cancel != NULL)
@@ -774,4 +777,32 @@ al_json *al_tasks_using(const void *obj, const void *loop)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
     return list;
+}
+
+int al_tasks_adopt_existing(void)
+{
+    /* 3.8-3.11: asyncio.tasks._all_tasks (WeakSet of every task);
+     * 3.12+: _scheduled_tasks (WeakSet) and _eager_tasks (set). */
+    static const char *const sets[] = {"_all_tasks", "_scheduled_tasks", "_eager_tasks", NULL};
+    PyObject *tasks_mod = PyImport_ImportModule("asyncio.tasks");
+    int i, n = 0;
+
+    for (i = 0; tasks_mod != NULL && sets[i] != NULL; i++) {
+        PyObject *set = al_getattr(tasks_mod, sets[i]);
+        PyObject *list = set ? PySequence_List(set) : NULL;
+        Py_ssize_t k, len = list ? PyList_Size(list) : 0;
+        for (k = 0; k < len; k++) {
+            PyObject *t = PyList_GetItem(list, k);
+            if (t != NULL && al_type_is_subtype(t, g_task_type) && al_registry_get(&al_tasks, t) == NULL) {
+                record(t, 0, AL_TASK_BEFORE_ATTACH);
+                n++;
+            }
+        }
+        Py_XDECREF(list);
+        Py_XDECREF(set);
+    }
+    Py_XDECREF(tasks_mod);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return n;
 }
