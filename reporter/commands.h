@@ -21,4 +21,8 @@ int al_cmd_run(int argc, char **argv);
 /* Prints the usage and help text of `asyncleak run` to out.  Can't fail. */
 void al_cmd_run_help(FILE *out);
 
+/* `asyncleak attach PID` (cmd_attach.c). */
+int al_cmd_attach(int argc, char **argv);
+void al_cmd_attach_help(FILE *out);
+
 #endif

@@ -17,6 +17,7 @@ typedef struct {
 /* Every subcommand, in the order --help lists them. */
 static const al_command commands[] = {
     { "run", al_cmd_run, "run a program under the preload and summarize its reports" },
+    { "attach", al_cmd_attach, "load the preload into a running CPython process" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
