@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -178,6 +177,8 @@ static void install_resources_of(PyObject *name)
     g_installing = 0;
 }
 
+static void route_boot_blocks_home(void);
+
 static int audit_hook(const char *event, PyObject *args, void *data)
 {
     PyObject *name;
@@ -185,8 +186,11 @@ static int audit_hook(const char *event, PyObject *args, void *data)
 
     /* Every audit event comes here (open, sys._getframe, ...): the first
      * test must reject them for the cost of two compares. */
-    if (event[0] != 'i' || strcmp(event, "import") != 0)
+    if (event[0] != 'i' || strcmp(event, "import") != 0) {
+        if (event[0] == 'c' && strcmp(event, "cpython._PySys_ClearAuditHooks") == 0)
+            route_boot_blocks_home();
         return 0;
+    }
     if (g_installing || g_refused)
         return 0;
     if (g_installed == (TARGET_ASYNCIO | TARGET_UVLOOP) && al_resources_pending() == 0 && g_api_installed)
@@ -224,36 +228,93 @@ static int audit_hook(const char *event, PyObject *args, void *data)
     return 0;
 }
 
-/* With a debug allocator (-X dev, PYTHONDEVMODE, PYTHONMALLOC=*debug*), the
- * audit hook entry that PySys_AddAuditHook allocates before Py_Initialize
- * (with the plain allocator) is freed at exit through the debug one: CPython
- * then aborts.  Such runs are not tracked. */
-static int debug_allocator_requested(void)
-{
-    const char *m = getenv("PYTHONMALLOC"), *dev = getenv("PYTHONDEVMODE");
-    char buf[4096];
-    ssize_t n;
-    int fd, prev_x = 0;
+/* The audit hook entry that PySys_AddAuditHook allocates before
+ * Py_Initialize comes from the raw allocator of that moment (plain malloc).
+ * If the interpreter then switches to its debug allocator (-X dev,
+ * PYTHONDEVMODE, PYTHONMALLOC=*debug, an embedding app's PyPreConfig), it
+ * frees the entry at exit through the debug one and aborts.  So the blocks
+ * allocated during our PySys_AddAuditHook call are recorded, and when
+ * CPython announces it is about to free the hook entries (the event
+ * "cpython._PySys_ClearAuditHooks", 3.8+) while the raw allocator differs
+ * from the boot one, a pass-through allocator is installed that returns
+ * those blocks to the allocator that made them.  Ordinary runs pay nothing. */
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} al_mem_allocator;                     /* PyMemAllocatorEx, 3.8-3.13 */
+enum { AL_MEM_DOMAIN_RAW = 0 };
+PyAPI_FUNC(void) PyMem_GetAllocator(int domain, al_mem_allocator *allocator);
+PyAPI_FUNC(void) PyMem_SetAllocator(int domain, al_mem_allocator *allocator);
+#pragma weak PyMem_GetAllocator
+#pragma weak PyMem_SetAllocator
 
-    if ((m != NULL && strstr(m, "debug") != NULL) || (dev != NULL && *dev != '\0'))
-        return 1;
-    fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
-        if ((prev_x && strncmp(a, "dev", 3) == 0) || strncmp(a, "-Xdev", 5) == 0)
+#define MAX_BOOT_BLOCKS 4
+static al_mem_allocator g_boot_alloc, g_final_alloc;
+static void *g_boot_blocks[MAX_BOOT_BLOCKS];
+static int g_nboot_blocks, g_alloc_routed;
+
+static void keep_block(void *p)
+{
+    if (p != NULL && g_nboot_blocks < MAX_BOOT_BLOCKS)
+        g_boot_blocks[g_nboot_blocks++] = p;
+}
+
+static int take_block(void *p)
+{
+    int i;
+    for (i = 0; p != NULL && i < g_nboot_blocks; i++)
+        if (g_boot_blocks[i] == p) {
+            g_boot_blocks[i] = NULL;
             return 1;
-        /* Options end at the script or -c/-m; "-X dev" after them is the program's. */
-        if (a != buf && (a[0] != '-' || strcmp(a, "-c") == 0 || strcmp(a, "-m") == 0) && !prev_x)
-            break;
-        prev_x = strcmp(a, "-X") == 0;
-    }
+        }
     return 0;
+}
+
+static void *rec_malloc(void *c, size_t n) { void *p = g_boot_alloc.malloc(g_boot_alloc.ctx, n); keep_block(p); return p; }
+static void *rec_calloc(void *c, size_t a, size_t b) { void *p = g_boot_alloc.calloc(g_boot_alloc.ctx, a, b); keep_block(p); return p; }
+static void *rec_realloc(void *c, void *p, size_t n) { void *q; take_block(p); q = g_boot_alloc.realloc(g_boot_alloc.ctx, p, n); keep_block(q); return q; }
+static void rec_free(void *c, void *p) { take_block(p); g_boot_alloc.free(g_boot_alloc.ctx, p); }
+
+static void *fin_malloc(void *c, size_t n) { return g_final_alloc.malloc(g_final_alloc.ctx, n); }
+static void *fin_calloc(void *c, size_t a, size_t b) { return g_final_alloc.calloc(g_final_alloc.ctx, a, b); }
+static void *fin_realloc(void *c, void *p, size_t n) { return g_final_alloc.realloc(g_final_alloc.ctx, p, n); }
+static void fin_free(void *c, void *p)
+{
+    if (take_block(p))
+        g_boot_alloc.free(g_boot_alloc.ctx, p);
+    else
+        g_final_alloc.free(g_final_alloc.ctx, p);
+}
+
+/* From the audit hook, on "cpython._PySys_ClearAuditHooks". */
+static void route_boot_blocks_home(void)
+{
+    static al_mem_allocator fin = {NULL, fin_malloc, fin_calloc, fin_realloc, fin_free};
+
+    if (g_alloc_routed || g_nboot_blocks == 0)
+        return;
+    g_alloc_routed = 1;
+    PyMem_GetAllocator(AL_MEM_DOMAIN_RAW, &g_final_alloc);
+    if (memcmp(&g_final_alloc, &g_boot_alloc, sizeof g_final_alloc) != 0)
+        PyMem_SetAllocator(AL_MEM_DOMAIN_RAW, &fin);
+}
+
+/* PySys_AddAuditHook before Py_Initialize, its blocks recorded. */
+static int add_hook_before_init(al_audit_hook_fn hook)
+{
+    static al_mem_allocator rec = {NULL, rec_malloc, rec_calloc, rec_realloc, rec_free};
+    int rc;
+
+    if (&PyMem_GetAllocator == NULL || &PyMem_SetAllocator == NULL)
+        return PySys_AddAuditHook(hook, NULL);
+    PyMem_GetAllocator(AL_MEM_DOMAIN_RAW, &g_boot_alloc);
+    PyMem_SetAllocator(AL_MEM_DOMAIN_RAW, &rec);
+    rc = PySys_AddAuditHook(hook, NULL);
+    PyMem_SetAllocator(AL_MEM_DOMAIN_RAW, &g_boot_alloc);
+    return rc;
 }
 
 int al_bootstrap_add_hook(void)
@@ -290,16 +351,12 @@ __attribute__((constructor)) static void al_constructor(void)
         al_attach_start();
         return;
     }
-    /* Silent: child interpreters started with -X dev by test suites must
-     * see exactly what they would without the tool. */
-    if (debug_allocator_requested())
-        return;
     al_options_defaults(&al_opts);
     spec = getenv("ASYNCLEAK_OPTIONS");
     al_options_parse(&al_opts, spec, complain, NULL);
     al_registry_init(&al_tasks);
     al_resources_init();
     pthread_atfork(NULL, NULL, after_fork_child);
-    if (PySys_AddAuditHook(audit_hook, NULL) < 0)
+    if (add_hook_before_init(audit_hook) < 0)
         al_diag("cannot add the audit hook; not tracking");
 }

@@ -30,6 +30,11 @@ void al_type_set_dealloc(PyObject *type, al_destructor fn) { TYPE(type)->tp_deal
 al_destructor al_type_get_finalize(PyObject *type) { return (al_destructor)TYPE(type)->tp_finalize; }
 void al_type_set_finalize(PyObject *type, al_destructor fn) { TYPE(type)->tp_finalize = (destructor)fn; }
 
+void al_type_set_weaklistoffset(PyObject *type, Py_ssize_t offset)
+{
+    TYPE(type)->tp_weaklistoffset = offset;
+}
+
 PyObject *al_type_dict(PyObject *type)
 {
     return TYPE(type)->tp_dict;

@@ -14,6 +14,9 @@ al_destructor al_type_get_dealloc(PyObject *type);
 void al_type_set_dealloc(PyObject *type, al_destructor fn);
 al_destructor al_type_get_finalize(PyObject *type);
 void al_type_set_finalize(PyObject *type, al_destructor fn);
+/* Makes instances of a type made by PyType_FromSpec weak-referenceable
+ * (the spec's __weaklistoffset__ member needs 3.9+). */
+void al_type_set_weaklistoffset(PyObject *type, Py_ssize_t offset);
 /* Borrowed tp_dict (may be NULL). */
 PyObject *al_type_dict(PyObject *type);
 /* Sets name in the type's own dict and invalidates the method cache; works

@@ -1,6 +1,7 @@
 /* wrapper.c - the al_wrapper callable type (see wrapper.h). */
 #include "wrapper.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "typeslots.h"
@@ -8,6 +9,7 @@
 typedef struct {
     PyObject_HEAD
     PyObject *orig;
+    PyObject *weaklist;     /* weak references to the wrapper (WeakMethod, ...) */
     al_before_fn before;
     al_after_fn after;
 } al_wrapper;
@@ -46,13 +48,32 @@ static PyObject *wrapper_descr_get(PyObject *self, PyObject *obj, PyObject *type
     return PyMethod_New(self, obj);
 }
 
+/* Pickled and copied by reference, like the function it stands for:
+ * pickle saves it as module.qualname (which resolves to the wrapper), copy
+ * returns it unchanged. */
+static PyObject *wrapper_reduce(PyObject *self, PyObject *unused)
+{
+    return PyObject_GetAttrString(((al_wrapper *)self)->orig, "__qualname__");
+}
+
+static PyMethodDef wrapper_methods[] = {
+    {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
+    {"__reduce_ex__", wrapper_reduce, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyObject *wrapper_getattro(PyObject *self, PyObject *name)
 {
     al_wrapper *w = (al_wrapper *)self;
 
-    if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
-        Py_INCREF(w->orig);
-        return w->orig;
+    if (PyUnicode_Check(name)) {
+        if (PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
+            Py_INCREF(w->orig);
+            return w->orig;
+        }
+        if (PyUnicode_CompareWithASCIIString(name, "__reduce__") == 0
+            || PyUnicode_CompareWithASCIIString(name, "__reduce_ex__") == 0)
+            return PyObject_GenericGetAttr(self, name);
     }
     return PyObject_GetAttr(w->orig, name);
 }
@@ -66,6 +87,8 @@ static void wrapper_dealloc(PyObject *self)
 {
     PyObject *type = (PyObject *)Py_TYPE(self);
 
+    if (((al_wrapper *)self)->weaklist != NULL)
+        PyObject_ClearWeakRefs(self);
     Py_CLEAR(((al_wrapper *)self)->orig);
     PyObject_Free(self);
     Py_DECREF(type);
@@ -77,6 +100,7 @@ static PyType_Slot wrapper_slots[] = {
     {Py_tp_getattro, (void *)wrapper_getattro},
     {Py_tp_repr, (void *)wrapper_repr},
     {Py_tp_dealloc, (void *)wrapper_dealloc},
+    {Py_tp_methods, (void *)wrapper_methods},
     {0, NULL},
 };
 
@@ -98,6 +122,7 @@ int al_wrapper_type_init(void)
         PyErr_Clear();
         return -1;
     }
+    al_type_set_weaklistoffset(g_wrapper_type, offsetof(al_wrapper, weaklist));
     return 0;
 }
 
