@@ -94,10 +94,58 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/asyncleak
 	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/asyncleak
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/asyncleak/libasyncleak.so
+	install -d $(DESTDIR)$(PREFIX)/lib/asyncleak/python/asyncleak && install -m 644 python/asyncleak/*.py $(DESTDIR)$(PREFIX)/lib/asyncleak/python/asyncleak/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/asyncleak $(DESTDIR)$(PREFIX)/lib/asyncleak/libasyncleak.so
+	rm -rf $(DESTDIR)$(PREFIX)/lib/asyncleak/python
 	-rmdir $(DESTDIR)$(PREFIX)/lib/asyncleak
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing ------------------------------------------------------------------
+# make fuzz: builds the libFuzzer targets of tests/fuzz/ (the report reader
+# and the suppressions parser) with clang -fsanitize=fuzzer,address,undefined
+# and runs each for FUZZ_SECONDS seconds, on a corpus kept in build/fuzz/
+# seeded from tests/fuzz/seeds_*.  Installs clang and its libFuzzer runtime
+# (Debian: clang, libclang-rt-14-dev) when `clang -fsanitize=fuzzer` fails.
+# A crash leaves its input in build/fuzz/ (crash-*, leak-*, timeout-*).
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -D_GNU_SOURCE -std=gnu11 -DAL_VERSION='"$(VERSION)"' -Icommon -Ireporter
+FUZZ_REPORTER_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC))
+
+.PHONY: fuzz fuzz-build
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_DIR)/corpus_report $(FUZZ_DIR)/corpus_suppress
+	cd $(FUZZ_DIR) && ./fuzz_report -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -dict=../../tests/fuzz/report.dict \
+	    corpus_report ../../tests/fuzz/seeds_report
+	cd $(FUZZ_DIR) && ./fuzz_suppress -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=8192 -print_final_stats=1 -dict=../../tests/fuzz/suppress.dict \
+	    corpus_suppress ../../tests/fuzz/seeds_suppress
+
+fuzz-build: $(FUZZ_DIR)/fuzz_report $(FUZZ_DIR)/fuzz_suppress
+
+$(FUZZ_DIR)/.clang-fuzzer: $(DEPS_STAMP)
+	@mkdir -p $(FUZZ_DIR)
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' > $(FUZZ_DIR)/probe.c
+	@if ! $(FUZZ_CC) -fsanitize=fuzzer,address $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe 2>/dev/null; then \
+	    echo "fuzz: installing clang and its libFuzzer runtime" >&2; \
+	    SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	        clang libclang-rt-14-dev >/dev/null; \
+	    $(FUZZ_CC) -fsanitize=fuzzer,address $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe; \
+	fi
+	@rm -f $(FUZZ_DIR)/probe $(FUZZ_DIR)/probe.c
+	@touch $@
+
+$(FUZZ_DIR)/fuzz_report: tests/fuzz/fuzz_report.c $(FUZZ_REPORTER_SRC) $(COMMON_SRC) $(wildcard common/*.h reporter/*.h) $(FUZZ_DIR)/.clang-fuzzer
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_report.c $(FUZZ_REPORTER_SRC) $(COMMON_SRC) -ljansson
+
+$(FUZZ_DIR)/fuzz_suppress: tests/fuzz/fuzz_suppress.c $(COMMON_SRC) $(wildcard common/*.h) $(FUZZ_DIR)/.clang-fuzzer
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_suppress.c $(COMMON_SRC)

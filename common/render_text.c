@@ -122,6 +122,8 @@ static const char *default_message(const char *kind, const char *when)
         return "finding";
     if (strcmp(kind, "pending_task") == 0 && when && strcmp(when, "exit") == 0)
         return "was still pending at exit (its event loop was never closed)";
+    if (strcmp(kind, "pending_task") == 0 && when && strcmp(when, "check") == 0)
+        return "is still pending on its event loop (asyncleak.check)";
     for (size_t i = 0; i < sizeof default_messages / sizeof default_messages[0]; i++)
         if (strcmp(kind, default_messages[i].kind) == 0)
             return default_messages[i].message;

@@ -14,7 +14,7 @@
  *                                   last mark()); with loop, its pending
  *                                   tasks count too (reported as pending_task,
  *                                   when "check")
- *   report_text(findings) -> str    the text rendering of findings
+ *   report_text(mark) -> str        the text rendering of the findings since mark
  *
  * Findings cross into Python as JSON text parsed by the json module.
  */
@@ -123,9 +123,7 @@ static PyObject *py_check(PyObject *self, PyObject *args, PyObject *kwargs)
     return NULL;
 }
 
-/* report_text(findings: list of dicts) -> str, via json.dumps -> al_json is
- * not available (no parser here), so the findings are rendered from the
- * report by index: report_text(mark) renders findings since mark. */
+/* report_text(mark) -> str: the findings since mark, rendered as text. */
 static PyObject *py_report_text(PyObject *self, PyObject *arg)
 {
     Py_ssize_t m = PyLong_AsSsize_t(arg);

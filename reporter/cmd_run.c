@@ -78,6 +78,10 @@ void al_cmd_run_help(FILE *out)
 "                      appended to it and take precedence\n"
 "  LD_PRELOAD          kept; the library is put in front of it\n"
 "  TMPDIR              where the private directory is made (default /tmp)\n"
+"  PYTEST_PLUGINS, PYTHONPATH\n"
+"                      when CMD is pytest (or python -m pytest), the plugin\n"
+"                      asyncleak.pytest is added to them: each test that leaks\n"
+"                      fails (opt out: --asyncleak=off or -p no:asyncleak.pytest)\n"
 "\n"
 "Exit status:\n"
 "  CMD's exit status; when CMD was killed by a signal, asyncleak kills itself\n"
@@ -622,7 +626,8 @@ int al_cmd_run(int argc, char **argv)
     if (check_no_colon("the JSON report path", json_pattern) < 0 ||
         (log_pattern && check_no_colon("the log path", log_pattern) < 0))
         goto cleanup;
-    if (export_environment(lib, &a, json_pattern, log_pattern) < 0)
+    if (export_environment(lib, &a, json_pattern, log_pattern) < 0 ||
+        al_export_pytest_plugin(a.cmd, lib) < 0)
         goto syserr;
 
     /* The clock file-system timestamps come from, so a report written right
