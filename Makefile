@@ -66,7 +66,7 @@ $(CMD): $(REPORTER_OBJ) $(COMMON_OBJ)
 
 # Unit tests: each test_X.c links with the pure-C sources it names in a
 # "// links:" line (no CPython in them).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard common/*.h preload/*.h preload/*.c) $(COMMON_OBJ) $(DEPS_STAMP)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard common/*.h preload/*.h preload/*.c reporter/*.h reporter/*.c) $(COMMON_OBJ) $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Ipreload -o $@ $< $(shell sed -n 's|^// links: *||p' $<) $(COMMON_OBJ) -lcmocka -lpthread
 
@@ -149,3 +149,68 @@ $(FUZZ_DIR)/fuzz_report: tests/fuzz/fuzz_report.c $(FUZZ_REPORTER_SRC) $(COMMON_
 
 $(FUZZ_DIR)/fuzz_suppress: tests/fuzz/fuzz_suppress.c $(COMMON_SRC) $(wildcard common/*.h) $(FUZZ_DIR)/.clang-fuzzer
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_suppress.c $(COMMON_SRC)
+
+# ---- sanitizers and valgrind (issue #8) ----------------------------------------
+# make asan: the preload built again with ASan+UBSan (build/asan/libasyncleak.so:
+# same sources and flags plus -fsanitize=address,undefined, same objcopy
+# --weaken step), then tests/asan/run.sh runs a subset of the integration
+# programs on every CPython with LD_PRELOAD="libasan.so build/asan/libasyncleak.so"
+# (CPython is not built with ASan: detect_leaks=0, see that script).
+# make memcheck: valgrind over real programs under build/libasyncleak.so on
+# Debian's python3 (PYTHONMALLOC=malloc); fails only on errors whose stack
+# goes through libasyncleak.so (tests/memcheck/run.sh).
+ASAN_DIR    := $(BUILD)/asan
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_LIB    := $(ASAN_DIR)/libasyncleak.so
+ASAN_OBJ    := $(PRELOAD_SRC:%.c=$(ASAN_DIR)/obj/%.o) $(COMMON_SRC:%.c=$(ASAN_DIR)/obj/%.o)
+
+.PHONY: asan asan-build memcheck
+$(ASAN_DIR)/obj/common/%.o: common/%.c $(wildcard common/*.h) $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/obj/preload/%.o: preload/%.c $(wildcard preload/*.h common/*.h) VERSION $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) $(ASAN_FLAGS) -c $< -o $@.tmp
+	objcopy --weaken $@.tmp $@ && rm -f $@.tmp
+
+$(ASAN_LIB): $(ASAN_OBJ)
+	$(CC) -shared $(ASAN_FLAGS) -o $@ $^ -Wl,-z,nodelete -lpthread -ldl
+
+asan-build: $(ASAN_LIB)
+
+asan: $(ASAN_LIB)
+	@scripts/deps.sh test
+	tests/asan/run.sh $(ASAN_LIB)
+
+memcheck: $(LIB)
+	@scripts/deps.sh bench
+	@scripts/deps.sh test
+	tests/memcheck/run.sh $(LIB)
+
+# ---- fuzzing the preload's parsers (issue #8) ------------------------------------
+# make fuzz-preload: libFuzzer targets of ASYNCLEAK_OPTIONS (tests/fuzz/fuzz_options.c:
+# al_options_parse, al_path_expand, al_parse_signal) and of resource kind specs
+# (tests/fuzz/fuzz_resspec.c: al_resspec_parse_line), FUZZ_SECONDS each, on
+# corpora in build/fuzz/ seeded with a few valid lines.
+FUZZ_PRELOAD := $(FUZZ_DIR)/fuzz_options $(FUZZ_DIR)/fuzz_resspec
+.PHONY: fuzz-preload fuzz-preload-build
+fuzz-preload-build: $(FUZZ_PRELOAD)
+
+$(FUZZ_DIR)/fuzz_options: tests/fuzz/fuzz_options.c preload/options.c preload/options.h $(FUZZ_DIR)/.clang-fuzzer
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ipreload -o $@ tests/fuzz/fuzz_options.c preload/options.c -lm
+
+$(FUZZ_DIR)/fuzz_resspec: tests/fuzz/fuzz_resspec.c preload/resspec.c preload/resspec.h $(FUZZ_DIR)/.clang-fuzzer
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ipreload -o $@ tests/fuzz/fuzz_resspec.c preload/resspec.c
+
+fuzz-preload: fuzz-preload-build
+	@mkdir -p $(FUZZ_DIR)/corpus_options $(FUZZ_DIR)/corpus_resspec
+	@printf 'json_path=/tmp/al.%%p.json:watchdog=0.5:exitcode=1' > $(FUZZ_DIR)/corpus_options/seed1
+	@printf 'log_path=a%%%%b%%x%%:stack_depth=+256:native=YES:max_findings=10000000:verbosity=2' > $(FUZZ_DIR)/corpus_options/seed2
+	@printf 'dump_signal=RTMIN+3:interval=1e3:suppressions=s::resources=r:colour=1:=x:y' > $(FUZZ_DIR)/corpus_options/seed3
+	@printf 'aiohttp.client:ClientSession open=__init__ close=close\n# comment\n\n  a.b:C.D open=x,y,z,w close=q  # c\r\n' > $(FUZZ_DIR)/corpus_resspec/seed1
+	@printf 'redis.asyncio.client:Redis close=close,aclose\nbad line\nm:C open= close=a,,b\n' > $(FUZZ_DIR)/corpus_resspec/seed2
+	cd $(FUZZ_DIR) && ./fuzz_options -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=4096 -print_final_stats=1 corpus_options
+	cd $(FUZZ_DIR) && ./fuzz_resspec -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=4096 -print_final_stats=1 corpus_resspec

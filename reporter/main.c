@@ -17,6 +17,10 @@ typedef struct {
 /* Every subcommand, in the order --help lists them. */
 static const al_command commands[] = {
     { "run", al_cmd_run, "run a program under the preload and summarize its reports" },
+    { "report", al_cmd_report, "merge reports of many processes and runs, grouped by origin" },
+    { "diff", al_cmd_diff, "the groups of findings new in one set of reports, and those gone" },
+    { "html", al_cmd_html, "write the merged reports as one self-contained HTML page" },
+    { "sarif", al_cmd_sarif, "write the merged reports as SARIF 2.1.0 (= report --sarif)" },
     { "attach", al_cmd_attach, "load the preload into a running CPython process" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
