@@ -52,6 +52,8 @@ void al_report_reset(void);
 al_json *al_report_findings_since(size_t start);
 /* Number of listed findings (the index the next one will get). */
 size_t al_report_listed(void);
+/* Loads suppressions=FILE (one line on stderr when it is invalid). */
+void al_report_load_suppressions(void);
 /* Calls _exit(exitcode) when findings exist and exitcode= was given. */
 void al_report_apply_exitcode(void);
 

@@ -347,6 +347,7 @@ __attribute__((constructor)) static void al_constructor(void)
         al_options_parse(&al_opts, getenv("ASYNCLEAK_OPTIONS"), complain, NULL);
         al_registry_init(&al_tasks);
         al_resources_init();
+        al_report_load_suppressions();
         pthread_atfork(NULL, NULL, after_fork_child);
         al_attach_start();
         return;
@@ -356,6 +357,7 @@ __attribute__((constructor)) static void al_constructor(void)
     al_options_parse(&al_opts, spec, complain, NULL);
     al_registry_init(&al_tasks);
     al_resources_init();
+    al_report_load_suppressions();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (add_hook_before_init(audit_hook) < 0)
         al_diag("cannot add the audit hook; not tracking");

@@ -22,12 +22,15 @@
 #include <unistd.h>
 
 #include "render_text.h"
+#include "suppress.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static al_json *g_findings;     /* array of findings, owned */
 static al_json *g_summary;      /* kind -> count of listed findings */
 static al_json *g_dropped;      /* kind -> count beyond max_findings */
 static al_json *g_meta;         /* {"argv": [...], "python": "..."} from report.h setters */
+static al_suppressions *g_supp;  /* suppressions=FILE, or NULL */
+static long g_suppressed;
 static al_json *g_extra;        /* further top-level members (snapshots), owned */
 static long g_total;
 static int g_dirty;
@@ -125,6 +128,14 @@ void al_report_add(al_json *finding)
         return;
     }
     pthread_mutex_lock(&g_lock);
+    if (g_supp != NULL && al_suppressions_match(g_supp, finding) >= 0) {
+        /* Suppressed: counted in the "Suppressions used" table only. */
+        g_suppressed++;
+        g_dirty = 1;
+        pthread_mutex_unlock(&g_lock);
+        al_json_free(finding);
+        return;
+    }
     if (g_findings == NULL)
         g_findings = al_json_array();
     g_total++;
@@ -180,6 +191,18 @@ static int write_document(FILE *out, pid_t pid)
         al_json_set(doc, "dropped", al_json_copy(g_dropped));
     for (i = 0; i < al_json_len(g_extra); i++)
         al_json_set(doc, g_extra->u.object.keys[i], al_json_copy(g_extra->u.object.values[i]));
+    if (g_supp != NULL && g_suppressed > 0) {
+        al_json *used = al_json_array();
+        for (i = 0; i < al_suppressions_len(g_supp); i++) {
+            if (al_suppressions_hits(g_supp, i) > 0) {
+                al_json *u = al_json_object();
+                al_json_set_str(u, "rule", al_suppressions_rule(g_supp, i));
+                al_json_set_int(u, "count", al_suppressions_hits(g_supp, i));
+                al_json_append(used, u);
+            }
+        }
+        al_json_set(doc, "suppressions_used", used);
+    }
     /* Lend the findings array to the document for the write, then take it
      * back, so a report of a million findings is not copied. */
     if (g_findings != NULL) {
@@ -258,6 +281,17 @@ void al_report_exit(void)
     pthread_mutex_lock(&g_lock);
     if (g_total > 0)
         emit_text(NULL, g_summary, g_dropped);
+    if (g_supp != NULL && g_suppressed > 0) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        if (mem != NULL) {
+            al_suppressions_render_used(mem, g_supp, (long)getpid());
+            if (fclose(mem) == 0 && len > 0)
+                write_all(log_fd(), buf, len);
+            free(buf);
+        }
+    }
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -283,6 +317,7 @@ void al_report_reset(void)
     al_json_free(g_extra);
     g_findings = g_summary = g_dropped = g_extra = NULL;
     g_total = 0;
+    g_suppressed = 0;
     g_dirty = 0;
     g_drop_said = g_json_failed_once = g_log_failed_once = 0;
     if (g_log_fd >= 0)
@@ -310,4 +345,15 @@ size_t al_report_listed(void)
     n = al_json_len(g_findings);
     pthread_mutex_unlock(&g_lock);
     return n;
+}
+
+void al_report_load_suppressions(void)
+{
+    char err[512];
+
+    if (al_opts.suppressions == NULL)
+        return;
+    g_supp = al_suppressions_load(al_opts.suppressions, err, sizeof err);
+    if (g_supp == NULL)
+        al_diag("%s; no finding is suppressed", err);
 }
