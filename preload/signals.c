@@ -38,6 +38,8 @@ static int is_exit_signal(int sig)
     return sig == SIGTERM || sig == SIGHUP;
 }
 
+int asyncleak_request_dump(void);
+
 static void die_by(int sig)
 {
     struct sigaction dfl;
@@ -216,4 +218,19 @@ void al_signals_after_fork(void)
     close(g_pipe[1]);
     if (open_pipe() < 0)
         g_owner = 0;
+}
+
+/* Exported (the only symbol the library exports on purpose): `asyncleak
+ * attach` calls it through gdb to ask an already loaded library for a dump
+ * without sending a signal the program may handle itself.  Returns 0 when
+ * the request was queued, -1 when the tool is not active yet (asyncio not
+ * imported) or this is a forked child without the tool's thread.
+ * Async-signal-safe (a write to a pipe). */
+__attribute__((visibility("default"))) int asyncleak_request_dump(void)
+{
+    unsigned char b = 0;    /* 0 = dump (never a signal number) */
+
+    if (!al_active || getpid() != g_owner || g_pipe[1] < 0)
+        return -1;
+    return write(g_pipe[1], &b, 1) == 1 ? 0 : -1;
 }

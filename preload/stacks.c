@@ -7,7 +7,9 @@
  * (PyEval_GetFrame, PyFrame_GetBack, PyFrame_GetCode, PyFrame_GetLasti).
  */
 #include "stacks.h"
+#include "al.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@
 #include "stackintern.h"
 #include "typeslots.h"
 
-static enum { WALK_NONE, WALK_STRUCT, WALK_API } g_walk;
+static enum { WALK_UNINIT, WALK_NONE, WALK_STRUCT, WALK_API, WALK_IFRAME } g_walk;
 enum { OFF_BACK = 24, OFF_CODE = 32 };
 static size_t g_off_lasti;
 static int g_lasti_scale;
@@ -40,8 +42,148 @@ static int struct_walk_matches(void)
     return checked > 0;
 }
 
+/* ---- 3.11+: walking _PyInterpreterFrame without making frame objects ----
+ * PyFrame_GetBack() materializes a frame object for every frame it passes
+ * (an allocation, and later a free, per frame per spawn).  The interpreter
+ * frames are read directly instead: offsets of code / previous / instruction
+ * pointer / owner per version, the thread state's way to the current frame
+ * and the code objects' bytecode offset found by calibration against the
+ * public API, and the whole walk checked against it at start-up; any
+ * mismatch falls back to the public API. */
+typedef struct {
+    size_t code, previous, instr, owner;
+} iframe_layout;
+static const iframe_layout g_layout_311 = {32, 48, 56, 69};
+static const iframe_layout g_layout_312 = {0, 8, 56, 70};     /* 3.13 too */
+static iframe_layout g_if;
+static int g_ts_off = -1;          /* word of PyThreadState leading to the current frame */
+static int g_ts_indirect_off = -1; /* >= 0: that word points to a _PyCFrame, frame at this offset */
+static ptrdiff_t g_code_bytes_off; /* bytecode start - code object */
+static PyObject *g_code_type;
+static int g_iframe_checks = 16;   /* captures still cross-checked against the public API */
+enum { FRAME_OWNED_BY_CSTACK = 3, FRAME_OBJ_IFRAME_OFF = 24 };
+
+static void *current_iframe(void)
+{
+    void *ts = PyThreadState_Get();
+    void *w;
+
+    if (ts == NULL || g_ts_off < 0)
+        return NULL;
+    w = FIELD(ts, g_ts_off, void *);
+    if (g_ts_indirect_off >= 0)
+        w = w ? FIELD(w, g_ts_indirect_off, void *) : NULL;
+    return w;
+}
+
+/* One step: the code and byte offset of frame f, or 0 to skip it. */
+static int iframe_read(void *f, al_raw_frame *out)
+{
+    PyObject *code = FIELD(f, g_if.code, PyObject *);
+    char *instr;
+
+    if (al_py.minor >= 12 && FIELD(f, g_if.owner, char) == FRAME_OWNED_BY_CSTACK)
+        return 0;
+    if (code == NULL || (PyObject *)Py_TYPE(code) != g_code_type)
+        return 0;
+    instr = FIELD(f, g_if.instr, char *);
+    out->code = code;
+    out->lasti = (int)(instr - ((char *)code + g_code_bytes_off));
+    return 1;
+}
+
+static int iframe_calibrate(void)
+{
+    PyFrameObject *fo = PyEval_GetFrame();
+    void *target, *ts = PyThreadState_Get();
+    PyObject *code;
+    int i, j, lasti;
+    pthread_attr_t attr;
+    void *stack_lo = NULL;
+    size_t stack_size = 0;
+
+    if (fo == NULL || ts == NULL)
+        return -1;
+    g_if = al_py.minor == 11 ? g_layout_311 : g_layout_312;
+    target = FIELD(fo, FRAME_OBJ_IFRAME_OFF, void *);
+    code = (PyObject *)PyFrame_GetCode(fo);
+    if (code == NULL || FIELD(target, g_if.code, PyObject *) != code) {
+        Py_XDECREF(code);
+        return -1;
+    }
+    g_code_type = (PyObject *)Py_TYPE(code);
+    lasti = PyFrame_GetLasti(fo);
+    g_code_bytes_off = FIELD(target, g_if.instr, char *) - lasti - (char *)code;
+    Py_DECREF(code);
+    /* The thread state reaches the current frame directly (3.13) or through
+     * a _PyCFrame (3.11, 3.12): find the word, the first match wins. */
+    /* 3.11/3.12: tstate->cframe->current_frame (the root _PyCFrame inside
+     * the thread state also holds a current_frame, stale in nested calls:
+     * the indirect path is looked for first).  3.13: tstate->current_frame. */
+    /* Only words pointing into the thread state itself or into this
+     * thread's stack are followed: nothing else is known to be mapped. */
+    if (al_py.minor <= 12 && pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &stack_lo, &stack_size);
+        pthread_attr_destroy(&attr);
+    }
+    for (i = 0; i < 64 && g_ts_off < 0 && al_py.minor <= 12 && stack_size > 0; i++) {
+        void *w = ((void **)ts)[i];
+        int in_ts = (char *)w >= (char *)ts && (char *)w + 16 <= (char *)ts + 512;
+        int in_stack = (char *)w >= (char *)stack_lo && (char *)w + 16 <= (char *)stack_lo + stack_size;
+        if (((uintptr_t)w & 7) != 0 || w == target || !(in_ts || in_stack))
+            continue;
+        for (j = 0; j < 2; j++)
+            if (((void **)w)[j] == target) {
+                g_ts_off = i * 8;
+                g_ts_indirect_off = j * 8;
+                break;
+            }
+    }
+    for (i = 0; i < 64 && g_ts_off < 0 && al_py.minor >= 13; i++)
+        if (((void **)ts)[i] == target)
+            g_ts_off = i * 8;
+    return g_ts_off >= 0 ? 0 : -1;
+}
+
+/* The direct walk must give what the public API gives, frame for frame. */
+static int iframe_walk_matches(void)
+{
+    PyFrameObject *fo = PyEval_GetFrame();
+    void *f = current_iframe();
+    int checked = 0;
+
+    Py_XINCREF(fo);
+    while (fo != NULL && f != NULL && checked < 8) {
+        al_raw_frame raw;
+        PyFrameObject *back;
+        PyObject *code = (PyObject *)PyFrame_GetCode(fo);
+        int ok = iframe_read(f, &raw) && raw.code == code && raw.lasti == PyFrame_GetLasti(fo);
+        Py_XDECREF(code);
+        if (!ok)
+            break;
+        checked++;
+        back = PyFrame_GetBack(fo);
+        Py_DECREF(fo);
+        fo = back;
+        do
+            f = FIELD(f, g_if.previous, void *);
+        while (f != NULL && !iframe_read(f, &raw));
+    }
+    Py_XDECREF(fo);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    /* Both walks ended together, or agreed on the first 8 frames. */
+    return checked >= 1 && ((fo == NULL && f == NULL) || checked == 8);
+}
+
 int al_stacks_init(void)
 {
+    /* The checks need a Python frame of the calling thread; a thread of the
+     * tool (after an attach) has none: decide at the first capture. */
+    if (PyEval_GetFrame() == NULL) {
+        g_walk = WALK_UNINIT;
+        return 0;
+    }
     if (al_py.minor <= 10) {
         g_walk = WALK_STRUCT;
         g_off_lasti = al_py.minor == 10 ? 96 : 104;
@@ -52,6 +194,10 @@ int al_stacks_init(void)
         return -1;
     }
     g_walk = WALK_API;
+    if (getenv("ASYNCLEAK_PUBLIC_FRAME_API") == NULL && iframe_calibrate() == 0 && iframe_walk_matches())
+        g_walk = WALK_IFRAME;
+    if (al_opts.verbosity > 1)
+        al_diag("frame walk: %s", g_walk == WALK_IFRAME ? "interpreter frames" : "public frame API");
     return 0;
 }
 
@@ -68,6 +214,8 @@ uint32_t al_stack_capture(int max_depth)
 
     if (max_depth > AL_MAX_STACK_DEPTH)
         max_depth = AL_MAX_STACK_DEPTH;
+    if (g_walk == WALK_UNINIT && (PyEval_GetFrame() == NULL || al_stacks_init() < 0))
+        return 0;
     if (g_walk == WALK_STRUCT) {
         PyFrameObject *f = PyEval_GetFrame();
         for (; f != NULL && n < (uint32_t)max_depth; f = FIELD(f, OFF_BACK, PyFrameObject *)) {
@@ -77,6 +225,24 @@ uint32_t al_stack_capture(int max_depth)
             n++;
         }
         truncated = f != NULL;
+    } else if (g_walk == WALK_IFRAME) {
+        void *f = current_iframe();
+        for (; f != NULL && n < (uint32_t)max_depth; f = FIELD(f, g_if.previous, void *))
+            if (iframe_read(f, &buf[n]))
+                n++;
+        truncated = f != NULL;
+        /* The first captures are checked against the public API too (the
+         * start-up check may have seen a shallow stack); any difference
+         * switches to the public API for good. */
+        if (g_iframe_checks > 0 && n >= 2) {
+            g_iframe_checks--;
+            if (!iframe_walk_matches()) {
+                g_walk = WALK_API;
+                if (al_opts.verbosity > 1)
+                    al_diag("frame walk: interpreter frames disagree with the public API; using the API");
+                return al_stack_capture(max_depth);
+            }
+        }
     } else if (g_walk == WALK_API) {
         PyFrameObject *f = PyEval_GetFrame();   /* borrowed */
         Py_XINCREF(f);

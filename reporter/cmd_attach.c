@@ -162,33 +162,41 @@ static char *expand_pid(const char *pattern, long pid)
     return out;
 }
 
-static int run_gdb(const char *gdb, long pid, const char *options, const char *lib, char **output)
+static int run_gdb_argv(const char *gdb, char *const argv[], char **output);
+
+/* gdb -p PID -batch with one command. */
+static int run_gdb_call(const char *gdb, long pid, const char *command, char **output)
 {
-    char pidbuf[32], setenv_cmd[8192], dlopen_cmd[4400];
-    int pipefd[2], status;
+    char pidbuf[32];
+    char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q", "-ex", "set confirm off",
+                    "-ex", (char *)command, "-ex", "detach", NULL};
+
+    snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
+    return run_gdb_argv(gdb, argv, output);
+}
+
+/* Runs gdb with argv, its output (stdout and stderr) in *output.  Returns
+ * gdb's exit status, or -1. */
+static int run_gdb_argv(const char *gdb, char *const argv[], char **output)
+{
+    int pipefd[2], status = 0;
     pid_t child;
     size_t cap = 0, n = 0;
     char *buf = NULL;
 
-    snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
-    snprintf(setenv_cmd, sizeof setenv_cmd, "call (int)setenv(\"ASYNCLEAK_OPTIONS\", \"%s\", 1)", options);
-    snprintf(dlopen_cmd, sizeof dlopen_cmd, "call (void*)dlopen(\"%s\", 2)", lib);
     if (pipe(pipefd) != 0)
         return -1;
     child = fork();
-    if (child < 0)
+    if (child < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
         return -1;
+    }
     if (child == 0) {
         dup2(pipefd[1], 1);
         dup2(pipefd[1], 2);
         close(pipefd[0]);
-        execl(gdb, gdb, "-p", pidbuf, "-batch", "-nx", "-q",
-              "-ex", "set confirm off",
-              "-ex", setenv_cmd,
-              "-ex", dlopen_cmd,
-              "-ex", "call (char*)dlerror()",
-              "-ex", "call (int)unsetenv(\"ASYNCLEAK_OPTIONS\")",
-              "-ex", "detach", (char *)NULL);
+        execv(gdb, argv);
         _exit(127);
     }
     close(pipefd[1]);
@@ -214,6 +222,25 @@ static int run_gdb(const char *gdb, long pid, const char *options, const char *l
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target. */
+static int run_gdb(const char *gdb, long pid, const char *options, const char *lib, char **output)
+{
+    char pidbuf[32], setenv_cmd[8192], dlopen_cmd[4400];
+    char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q",
+                    "-ex", "set confirm off",
+                    "-ex", setenv_cmd,
+                    "-ex", dlopen_cmd,
+                    "-ex", "call (char*)dlerror()",
+                    /* gdb would pick ld.so's own unsetenv: call libc's. */
+                    "-ex", "call (int)((int(*)(const char*))dlsym((void*)0, \"unsetenv\"))(\"ASYNCLEAK_OPTIONS\")",
+                    "-ex", "detach", NULL};
+
+    snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
+    snprintf(setenv_cmd, sizeof setenv_cmd, "call (int)setenv(\"ASYNCLEAK_OPTIONS\", \"%s\", 1)", options);
+    snprintf(dlopen_cmd, sizeof dlopen_cmd, "call (void*)dlopen(\"%s\", 2)", lib);
+    return run_gdb_argv(gdb, argv, output);
 }
 
 int al_cmd_attach(int argc, char **argv)
@@ -269,14 +296,28 @@ int al_cmd_attach(int argc, char **argv)
         goto out;
     }
     if (strstr(maps, "libasyncleak.so") != NULL) {
-        int sig = SIGUSR2;
-        if (kill((pid_t)pid, sig) != 0) {
-            fprintf(stderr, "asyncleak attach: cannot signal %ld: %s\n", pid, strerror(errno));
+        /* Already loaded: ask it for a dump through its exported entry
+         * point (a signal could be the program's own, or kill it before
+         * asyncio is imported). */
+        gdb = find_in_path("gdb");
+        if (gdb == NULL) {
+            fprintf(stderr, "asyncleak attach: the preload is already loaded in %ld, "
+                    "but gdb is not installed to ask it for a dump (apt-get install gdb)\n", pid);
+            goto out;
+        }
+        if (run_gdb_call(gdb, pid, "call (int)asyncleak_request_dump()", &output) != 0 || output == NULL) {
+            fprintf(stderr, "asyncleak attach: gdb failed on %ld:\n%s", pid, output ? output : "(no output)\n");
             rc = 1;
             goto out;
         }
-        fprintf(stderr, "asyncleak: the preload is already loaded in %ld; asked for a dump (SIGUSR2)\n", pid);
-        rc = 0;
+        if (strstr(output, "= 0\n") != NULL) {
+            fprintf(stderr, "asyncleak: the preload is already loaded in %ld; asked it for a dump\n", pid);
+            rc = 0;
+        } else {
+            fprintf(stderr, "asyncleak: the preload is already loaded in %ld but not active yet "
+                    "(asyncio not imported): nothing to dump\n", pid);
+            rc = 1;
+        }
         goto out;
     }
     minor = python_minor(pid, maps);
@@ -333,7 +374,11 @@ int al_cmd_attach(int argc, char **argv)
             break;
         nanosleep(&ts, NULL);
     }
-    fprintf(stderr, "asyncleak: attached to %ld (Python 3.%d); report: %s\n", pid, minor, report ? report : "?");
+    if (report != NULL && access(report, F_OK) != 0)
+        fprintf(stderr, "asyncleak: attached to %ld (Python 3.%d); asyncio is not imported yet, "
+                "reports will go to %s\n", pid, minor, report);
+    else
+        fprintf(stderr, "asyncleak: attached to %ld (Python 3.%d); report: %s\n", pid, minor, report ? report : "?");
     rc = 0;
 out:
     free(maps);
