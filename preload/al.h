@@ -118,6 +118,10 @@ int al_resources_pending(void);
  * already in sys.modules. */
 void al_resources_on_import(const char *module);
 void al_resources_sweep(void);
+/* Set while a resources=FILE kind of __main__ waits for the script to define
+ * its class; the spawn hook then retries (one load and branch otherwise). */
+extern int g_main_pending;
+void al_resources_retry_main(void);
 /* Reports unclosed resources of loop (all when NULL).  Returns how many. */
 int al_report_unclosed_resources(const void *loop, const char *when);
 /* From the exception handler: aiohttp's "Unclosed ..." messages name the
@@ -165,5 +169,9 @@ void al_signals_after_fork(void);
 /* hooks_loop.c */
 int al_loop_install(void);
 int al_uvloop_install(void);
+/* Hooks functions of libraries already imported: aiohttp.web's
+ * _cancel_tasks (web.run_app's cancel-all step). */
+void al_module_hooks_sweep(void);
+extern int g_module_hooks_pending;
 
 #endif

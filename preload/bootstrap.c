@@ -152,6 +152,8 @@ static void install(int target)
     }
     if (al_active && al_resources_pending() > 0)
         al_resources_sweep();
+    if (al_active)
+        al_module_hooks_sweep();
     if (PyErr_Occurred())
         PyErr_Clear();
     al_exc_restore(&exc);
@@ -171,6 +173,7 @@ static void install_resources_of(PyObject *name)
     /* Modules imported meanwhile raised events we skipped under the guard. */
     if (al_resources_pending() > 0)
         al_resources_sweep();
+    al_module_hooks_sweep();
     if (PyErr_Occurred())
         PyErr_Clear();
     al_exc_restore(&exc);
@@ -222,6 +225,8 @@ static int audit_hook(const char *event, PyObject *args, void *data)
             install_resources_of(name);
         return 0;
     }
+    /* (install_resources_of also sweeps: kinds left pending while their
+     * module was still being imported are hooked at a later import.) */
     if ((g_installed & target) || !al_in_main_interpreter())
         return 0;
     install(target);

@@ -74,6 +74,58 @@ static void cancel_all_after(PyObject *args, PyObject *kwargs, PyObject *result,
         al_watchdog_end(loop);
 }
 
+/* ---- aiohttp.web._cancel_tasks(to_cancel, loop) ----
+ * web.run_app() cancels what is left itself: first its main task, then
+ * every other task of the loop.  The second call is the runner_shutdown
+ * point (the first cancels the app's own main task, which is no leak). */
+#define MAX_RUN_APP_LOOPS 8
+static const void *g_run_app_loops[MAX_RUN_APP_LOOPS];
+static int g_nrun_app_loops;
+
+static int web_cancel_before(PyObject *args, PyObject *kwargs)
+{
+    PyObject *loop = arg(args, 1);
+    int i;
+
+    if (loop == NULL && kwargs != NULL)
+        loop = PyDict_GetItemString(kwargs, "loop");
+    if (loop == NULL || !al_active)
+        return 0;
+    for (i = 0; i < g_nrun_app_loops; i++)
+        if (g_run_app_loops[i] == loop) {
+            g_run_app_loops[i] = g_run_app_loops[--g_nrun_app_loops];
+            al_check_fork();
+            if (al_report_pending_tasks(loop, "orphaned_task", "runner_shutdown") > 0)
+                al_report_commit(0);
+            al_loop_shutdown_begin(loop);
+            return 0;
+        }
+    if (g_nrun_app_loops < MAX_RUN_APP_LOOPS)
+        g_run_app_loops[g_nrun_app_loops++] = loop;
+    return 0;
+}
+
+int g_module_hooks_pending;
+
+void al_module_hooks_sweep(void)
+{
+    static int web_done;
+    PyObject *modules = PyImport_GetModuleDict();   /* borrowed */
+    PyObject *web;
+
+    if (web_done || modules == NULL)
+        return;
+    web = PyDict_GetItemString(modules, "aiohttp.web");
+    /* aiohttp imported, its web module not (fully) yet: look again later
+     * (the spawn hook does, now and then: web.run_app creates a task). */
+    g_module_hooks_pending = PyDict_GetItemString(modules, "aiohttp") != NULL;
+    if (web != NULL && al_getattr_exists(web, "run_app")) {
+        web_done = 1;
+        g_module_hooks_pending = 0;
+        al_wrap_attr(web, "_cancel_tasks", web_cancel_before, NULL);
+    }
+}
+
 /* ---- loop.call_exception_handler(context) ---- */
 
 static int ends_with(const char *s, const char *suffix)

@@ -47,6 +47,7 @@ typedef struct kind {
 
 static kind g_kinds[MAX_KINDS];
 static int g_nkinds, g_pending;
+int g_main_pending;     /* a kind of __main__ waits for its class (see al.h) */
 
 typedef struct resource {
     const void *obj;        /* key (not owned) */
@@ -388,6 +389,20 @@ static char *package_dir(const char *module)
     return path;
 }
 
+/* True while a module is being executed by the import system. */
+static int module_initializing(PyObject *mod)
+{
+    PyObject *spec = al_getattr(mod, "__spec__");
+    PyObject *init = spec && spec != Py_None ? al_getattr(spec, "_initializing") : NULL;
+    int r = init != NULL && PyObject_IsTrue(init) == 1;
+
+    Py_XDECREF(init);
+    Py_XDECREF(spec);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return r;
+}
+
 static void install_kind(int i)
 {
     kind *k = &g_kinds[i];
@@ -396,8 +411,6 @@ static void install_kind(int i)
     char *q = strdup(k->spec.qualname), *part, *save = NULL;
     int j, ok = 1;
 
-    k->installed = 1;
-    g_pending--;
     Py_XINCREF(cls);
     for (part = q ? strtok_r(q, ".", &save) : NULL; part && cls; part = strtok_r(NULL, ".", &save)) {
         PyObject *next = al_getattr(cls, part);
@@ -406,9 +419,21 @@ static void install_kind(int i)
     }
     free(q);
     if (cls == NULL || !PyType_Check(cls)) {
+        /* A module still being imported (aiohttp imports asyncio before it
+         * defines its classes), or the main script before it reaches the
+         * class: try again later.  Otherwise the class does not exist. */
+        if (mod != NULL && (module_initializing(mod) || strcmp(k->spec.module, "__main__") == 0)) {
+            if (strcmp(k->spec.module, "__main__") == 0)
+                g_main_pending = 1;
+            goto out;
+        }
+        k->installed = 1;
+        g_pending--;
         al_diag("resource kind %s:%s: no such class; not tracked", k->spec.module, k->spec.qualname);
         goto out;
     }
+    k->installed = 1;
+    g_pending--;
     k->package_dir = strcmp(k->spec.module, "asyncio") == 0 || strncmp(k->spec.module, "asyncio.", 8) == 0
         ? NULL : package_dir(k->spec.module);
     for (j = 0; j < k->spec.nopen; j++)
@@ -437,6 +462,21 @@ void al_resources_on_import(const char *module)
     for (i = 0; i < g_nkinds; i++)
         if (!g_kinds[i].installed && strcmp(g_kinds[i].spec.module, module) == 0)
             install_kind(i);
+}
+
+void al_resources_retry_main(void)
+{
+    int i;
+    al_exc_state exc;
+
+    g_main_pending = 0;
+    al_exc_save(&exc);
+    for (i = 0; i < g_nkinds; i++)
+        if (!g_kinds[i].installed && strcmp(g_kinds[i].spec.module, "__main__") == 0)
+            install_kind(i);     /* sets g_main_pending again while still missing */
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    al_exc_restore(&exc);
 }
 
 void al_resources_sweep(void)

@@ -80,6 +80,8 @@ static void record(PyObject *task, uint32_t origin, uint32_t flags)
     al_registry_put(&al_tasks, &rec);
 }
 
+static unsigned g_spawns_since_sweep;
+
 static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     uint32_t origin = 0;
@@ -87,6 +89,10 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 
     if (al_active) {
         al_check_fork();
+        if (g_main_pending)
+            al_resources_retry_main();
+        if (g_module_hooks_pending && (g_spawns_since_sweep++ & 63) == 0)
+            al_module_hooks_sweep();
         /* Captured before the original runs: an eager task (3.12+) starts
          * executing its coroutine inside __init__. */
         origin = al_stack_capture(al_opts.stack_depth);

@@ -93,3 +93,10 @@ char *al_attr_strdup(PyObject *obj, const char *name)
     Py_XDECREF(v);
     return r;
 }
+
+int al_getattr_exists(PyObject *obj, const char *name)
+{
+    PyObject *v = al_getattr(obj, name);
+    Py_XDECREF(v);
+    return v != NULL;
+}

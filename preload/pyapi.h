@@ -75,6 +75,8 @@ static inline void al_exc_restore(al_exc_state *s) { PyErr_Restore(s->type, s->v
 PyObject *al_getattr(PyObject *obj, const char *name);
 /* UTF-8 of a str, or NULL (no exception left).  Borrowed from the object. */
 const char *al_str_utf8(PyObject *s);
+/* True when obj has the attribute (no exception left). */
+int al_getattr_exists(PyObject *obj, const char *name);
 /* strdup of str(obj) attribute, or NULL. */
 char *al_attr_strdup(PyObject *obj, const char *name);
 

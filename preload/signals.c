@@ -204,7 +204,10 @@ void al_signals_install(void)
         al_diag("cannot create the signal pipe: %s; signal reports are off", strerror(errno));
         return;
     }
-    for (i = 0; i < sizeof g_exit_signals / sizeof *g_exit_signals; i++)
+    /* As PID 1 (a container without an init) the kernel drops signals whose
+     * action is the default: catching them would report a death that does
+     * not happen. */
+    for (i = 0; i < sizeof g_exit_signals / sizeof *g_exit_signals && getpid() != 1; i++)
         catch_if_default(g_exit_signals[i]);
     if (al_opts.dump_signal > 0 && !is_exit_signal(al_opts.dump_signal))
         catch_if_default(al_opts.dump_signal);

@@ -59,6 +59,10 @@ void al_cmd_html_help(FILE *out);
 int al_command_is_pytest(char **cmd);
 int al_export_pytest_plugin(char **cmd, const char *lib);
 
+/* `asyncleak dump [--signal SIG] PID` (cmd_dump.c). */
+int al_cmd_dump(int argc, char **argv);
+void al_cmd_dump_help(FILE *out);
+
 /* `asyncleak attach PID` (cmd_attach.c). */
 int al_cmd_attach(int argc, char **argv);
 void al_cmd_attach_help(FILE *out);

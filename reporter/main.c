@@ -22,6 +22,7 @@ static const al_command commands[] = {
     { "html", al_cmd_html, "write the merged reports as one self-contained HTML page" },
     { "sarif", al_cmd_sarif, "write the merged reports as SARIF 2.1.0 (= report --sarif)" },
     { "attach", al_cmd_attach, "load the preload into a running CPython process" },
+    { "dump", al_cmd_dump, "ask a process running under the preload for a dump report" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -4,7 +4,7 @@
 # Idempotent and quiet when everything is there; needs root (or sudo) to install.
 set -euo pipefail
 build=(gcc make binutils python3-dev uthash-dev libunwind-dev libjansson-dev pkg-config)
-test=(libcmocka-dev python3-pytest python3-pytest-xdist python3-aiohttp python3-uvloop python3-jsonschema)
+test=(libcmocka-dev python3-pytest python3-pytest-xdist python3-aiohttp python3-uvloop python3-jsonschema python3-httpx python3-pytest-asyncio gunicorn gdb)
 bench=(valgrind wrk hyperfine python3-aiohttp)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
