@@ -393,8 +393,6 @@ def test_user_kind_second_open_method(interp, tmp_path):
     origin_at(f, prog, "reopen")
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: __main__ classes are looked up before the script "
-                   "defines them and never again")
 @pytest.mark.parametrize("scenario", ["main_leak", "main_closed"])
 def test_user_kind_defined_in_the_program(interp, tmp_path, scenario):
     """A class defined in the program itself (module __main__), named
