@@ -184,8 +184,10 @@ asan: $(ASAN_LIB)
 	tests/asan/run.sh $(ASAN_LIB)
 
 memcheck: $(LIB)
-	@scripts/deps.sh bench
 	@scripts/deps.sh test
+	@command -v valgrind >/dev/null || { SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -q --no-install-recommends valgrind >/dev/null; }
 	tests/memcheck/run.sh $(LIB)
 
 # ---- fuzzing the preload's parsers (issue #8) ------------------------------------

@@ -31,6 +31,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,8 @@ def main(argv=None):
     ap.add_argument("--reuse", action="store_true",
                     help="with --keep: read the files already in DIR instead of running callgrind")
     ap.add_argument("--min", type=float, default=1.0, help="hide callees under this many instr/task")
+    ap.add_argument("--lib", metavar="PATH", default=run.LIB,
+                    help="the preload to profile (default: build/libasyncleak.so)")
     a = ap.parse_args(argv)
 
     wl = next((w for w in run.WORKLOADS if w.name == a.workload and w.callgrind == "per_task"), None)
@@ -128,6 +131,10 @@ def main(argv=None):
     base = run.BASELINE
     tmp = a.keep or tempfile.mkdtemp(prefix="asyncleak-profile.")
     os.makedirs(tmp, exist_ok=True)
+    # Measure a copy: the tree may be rebuilt while callgrind runs.
+    run.LIB = os.path.abspath(a.lib)
+    snapdir = tempfile.mkdtemp(prefix="asyncleak-profile-lib.")
+    sha = run.snapshot_lib(snapdir)
     n = a.n
     jobs = [(cfg, k) for cfg in (base, al) for k in (n, 2 * n)]
 
@@ -159,6 +166,7 @@ def main(argv=None):
 
     print("%s, %s (%s), instructions per task = (I(%d tasks) - I(%d tasks)) / %d"
           % (wl.name, version, a.python, 2 * n, n, n))
+    print("library: %s (sha256 %s)" % (a.lib, sha[:12]))
     print("  baseline %10.0f\n  %-8s %10.0f\n  overhead %+10.0f (%+.1f%%)"
           % (t_base, al.name, t_al, t_al - t_base, (t_al / t_base - 1) * 100))
     print()
@@ -211,6 +219,7 @@ def main(argv=None):
           % entry_total)
     print("  the other %+.0f of the %+.0f overhead run inside CPython outside our calls."
           % (t_al - t_base - entry_total, t_al - t_base))
+    shutil.rmtree(snapdir, ignore_errors=True)
     if a.keep:
         print("callgrind files: %s" % tmp)
     else:

@@ -31,16 +31,50 @@ static void fmt(out_t *o, const char *format, ...)
     va_end(ap);
 }
 
-/* Writes s[0..n) with control characters as \xNN. */
+/* Length of the valid UTF-8 sequence at s[0..n) (1-4), or 0 when invalid
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* Writes s[0..n) with control characters and bytes that are not valid
+ * UTF-8 as \xNN, so a report can neither drive a terminal nor break a
+ * UTF-8 reader. */
 static void safe(out_t *o, const char *s, size_t n)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t start = 0, i = 0;
+    while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) {
+        size_t len = utf8_len((const unsigned char *)s + i, n - i);
+        if (len == 0 || c < 0x20 || c == 0x7f) {
             raw(o, s + start, i - start);
             fmt(o, "\\x%02x", c);
-            start = i + 1;
+            start = ++i;
+        } else {
+            i += len;
         }
     }
     raw(o, s + start, n - start);

@@ -11,6 +11,7 @@
  */
 #include "al.h"
 #include "pyapi.h"
+#include "native.h"
 #include "stacks.h"
 #include "wrapper.h"
 
@@ -109,6 +110,8 @@ static void install_asyncio(void)
         return;
     }
     Py_DECREF(mod);
+    if (al_opts.native && al_native_init() < 0)
+        al_opts.native = 0;
     if (al_stacks_init() < 0)
         al_diag("cannot walk Python frames on %s; origins will be empty", al_py.version);
     if (al_wrapper_type_init() < 0 || al_tasks_install() < 0 || al_loop_install() < 0) {
@@ -339,6 +342,13 @@ __attribute__((constructor)) static void al_constructor(void)
 
     if (!al_python_present() || getauxval(AT_SECURE) != 0)
         return;
+    /* A free-threaded build lays objects out differently: nothing may be
+     * touched, not even a type pointer. */
+    if (strstr(Py_GetVersion(), "free-threading") != NULL) {
+        if (getenv("ASYNCLEAK_OPTIONS") != NULL)
+            al_diag("free-threaded CPython builds are not supported yet; not tracking");
+        return;
+    }
     if (al_pyapi_init() < 0) {
         if (getenv("ASYNCLEAK_OPTIONS") != NULL)
             al_diag("Python %s is not supported (3.8-3.13); not tracking", al_py.version);

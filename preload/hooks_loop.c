@@ -11,6 +11,7 @@
 #include "typeslots.h"
 #include "wrapper.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static PyObject *arg(PyObject *args, Py_ssize_t i)
@@ -139,17 +140,17 @@ static int ends_with(const char *s, const char *suffix)
 static al_json *exception_json(PyObject *exc)
 {
     al_json *e = al_json_object();
-    PyObject *tname = al_getattr((PyObject *)Py_TYPE(exc), "__qualname__");
-    PyObject *args = al_getattr(exc, "args");
-    const char *t = al_str_utf8(tname);
+    char *t = al_type_qualified_name((PyObject *)Py_TYPE(exc));
+    PyObject *args = al_exception_args(exc);
 
-    al_json_set_str(e, "type", t ? t : al_type_name(exc));
+    /* Named as Python's tracebacks name it: no "__main__." prefix. */
+    al_json_set_str(e, "type", t ? (strncmp(t, "__main__.", 9) == 0 ? t + 9 : t) : al_type_name(exc));
+    free(t);
     if (args != NULL && PyTuple_Check(args) && PyTuple_Size(args) == 1
         && PyUnicode_Check(PyTuple_GetItem(args, 0)))
         al_json_set_str(e, "message", al_str_utf8(PyTuple_GetItem(args, 0)));
     else
         al_json_set_str(e, "message", "");
-    Py_XDECREF(tname);
     Py_XDECREF(args);
     if (PyErr_Occurred())
         PyErr_Clear();

@@ -214,46 +214,7 @@ static PyMethodDef on_freed_def = {"asyncleak_resource_freed", on_freed, METH_O,
 
 static char *type_name(PyObject *obj)
 {
-    PyObject *type = (PyObject *)Py_TYPE(obj);
-    PyObject *mod = al_getattr(type, "__module__"), *qual = al_getattr(type, "__qualname__");
-    const char *m = al_str_utf8(mod), *q = al_str_utf8(qual);
-    char *r = NULL;
-
-    if (asprintf(&r, "%s%s%s", m ? m : "", m ? "." : "", q ? q : al_type_name(obj)) < 0)
-        r = NULL;
-    Py_XDECREF(mod);
-    Py_XDECREF(qual);
-    return r;
-}
-
-static void record_open(PyObject *obj, int kind_index);
-static int kind_of(PyObject *obj);
-
-int al_resources_adopt_existing(void)
-{
-    PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *objs = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
-    Py_ssize_t i, len = objs && PyList_Check(objs) ? PyList_Size(objs) : 0;
-    int n = 0;
-
-    for (i = 0; i < len; i++) {
-        PyObject *o = PyList_GetItem(objs, i);
-        int k = o && !PyType_Check(o) ? kind_of(o) : -1;
-        resource *r;
-        if (k < 0 || find(o) != NULL)
-            continue;
-        record_open(o, k);
-        if ((r = find(o)) != NULL) {
-            r->origin = 0;      /* opened before the attach: unknown */
-            r->before_attach = 1;
-            n++;
-        }
-    }
-    Py_XDECREF(objs);
-    Py_XDECREF(gc);
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    return n;
+    return al_type_qualified_name((PyObject *)Py_TYPE(obj));
 }
 
 static void record_open(PyObject *obj, int kind_index)
@@ -283,7 +244,7 @@ static void record_open(PyObject *obj, int kind_index)
     r->kind = kind_index;
     r->origin = al_stack_capture(al_opts.stack_depth);
     r->type_name = type_name(obj);
-    loop = al_getattr(obj, "_loop");
+    loop = al_instance_attr(obj, "_loop");
     r->loop = loop != Py_None ? loop : NULL;   /* the resource keeps its loop alive */
     Py_XDECREF(loop);
     HASH_ADD_PTR(g_resources, obj, r);

@@ -9,6 +9,7 @@
  */
 #include "al.h"
 #include "pyapi.h"
+#include "native.h"
 #include "stacks.h"
 #include "typeslots.h"
 
@@ -57,7 +58,7 @@ void al_loop_shutdown_end(const void *loop)
         }
 }
 
-static void record(PyObject *task, uint32_t origin, uint32_t flags)
+static void record(PyObject *task, uint32_t origin, uint32_t native, uint32_t flags)
 {
     al_task_rec rec = {0};
     PyObject *loop = al_descr_get(g_loop_descr, task);
@@ -65,6 +66,7 @@ static void record(PyObject *task, uint32_t origin, uint32_t flags)
     rec.task = task;
     rec.loop = loop;      /* the task keeps its loop alive */
     rec.origin = origin;
+    rec.native = native;
     rec.flags = flags;
     if (loop != NULL && g_current_tasks != NULL && origin != 0) {
         PyObject *cur = PyDict_GetItem(g_current_tasks, loop);   /* borrowed */
@@ -84,7 +86,7 @@ static unsigned g_spawns_since_sweep;
 
 static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-    uint32_t origin = 0;
+    uint32_t origin = 0, native = 0;
     int rc;
 
     if (al_active) {
@@ -96,10 +98,12 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
         /* Captured before the original runs: an eager task (3.12+) starts
          * executing its coroutine inside __init__. */
         origin = al_stack_capture(al_opts.stack_depth);
+        if (al_opts.native)
+            native = al_native_capture();
     }
     rc = g_orig_init(self, args, kwargs);
     if (rc == 0 && al_active)
-        record(self, origin, 0);
+        record(self, origin, native, 0);
     return rc;
 }
 
@@ -263,10 +267,9 @@ static char *coro_name(PyObject *coro)
 
     if (coro == NULL)
         return NULL;
-    if (is_builtin_coroutine(coro))
-        name = al_getattr(coro, "__qualname__");
-    else
-        name = al_getattr((PyObject *)Py_TYPE(coro), "__qualname__");
+    if (!is_builtin_coroutine(coro))
+        return al_type_qualified_name((PyObject *)Py_TYPE(coro));   /* no metaclass code runs */
+    name = al_getattr(coro, "__qualname__");
     r = al_str_bytes(name);
     Py_XDECREF(name);
     return r;
@@ -466,7 +469,16 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     if (when != NULL)
         al_json_set_str(f, "when", when);
     al_json_set(f, "task", task_summary(rec->serial, task, 1));
-    al_json_set(f, "origin", al_stack_resolve(rec->origin, 1));
+    {
+        al_json *origin = al_stack_resolve(rec->origin, 1);
+        if (rec->native != 0) {
+            /* The hybrid merge needs the untrimmed Python frames. */
+            al_json *all = al_stack_resolve(rec->origin, 0);
+            al_native_add_to_stack(origin, rec->native, 1, all);
+            al_json_free(all);
+        }
+        al_json_set(f, "origin", origin);
+    }
     chain = await_chain(task, &awaiting);
     if (chain != NULL) {
         al_json *st = al_json_object();
@@ -800,7 +812,7 @@ int al_tasks_adopt_existing(void)
         for (k = 0; k < len; k++) {
             PyObject *t = PyList_GetItem(list, k);
             if (t != NULL && al_type_is_subtype(t, g_task_type) && al_registry_get(&al_tasks, t) == NULL) {
-                record(t, 0, AL_TASK_BEFORE_ATTACH);
+                record(t, 0, 0, AL_TASK_BEFORE_ATTACH);
                 n++;
             }
         }

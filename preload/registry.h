@@ -31,6 +31,7 @@ typedef struct al_task_rec {
     const void *creator;     /* the task running when this one was created (not owned) */
     uint64_t creator_serial; /* its serial: it is still the same task only if they match */
     uint32_t origin;         /* interned stack id, 0 = unknown */
+    uint32_t native;         /* native stack id (native=1), 0 = none */
     uint32_t flags;
 } al_task_rec;
 

@@ -35,6 +35,7 @@ static al_json *g_extra;        /* further top-level members (snapshots), owned 
 static long g_total;
 static int g_dirty;
 static int g_log_fd = -1;       /* opened log_path, or -1 for stderr */
+static char *g_log_file;        /* its expanded path */
 static pid_t g_log_pid;
 static int g_json_failed_once, g_log_failed_once, g_drop_said;
 
@@ -62,6 +63,12 @@ static void write_all(int fd, const char *buf, size_t len)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            /* Say so once, on stderr, unless stderr is what failed. */
+            if (fd != 2 && !g_log_failed_once) {
+                g_log_failed_once = 1;
+                al_diag("cannot write the text report to log_path '%s': %s",
+                        g_log_file ? g_log_file : "?", strerror(errno));
+            }
             return;
         }
         buf += w;
@@ -84,6 +91,8 @@ static int log_fd(void)
     path = al_path_expand(al_opts.log_path, (long)getpid());
     if (path != NULL)
         g_log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    free(g_log_file);
+    g_log_file = path ? strdup(path) : NULL;
     if (g_log_fd < 0 && !g_log_failed_once) {
         g_log_failed_once = 1;
         al_diag("cannot open log_path '%s': %s; writing the report to stderr", path ? path : "?", strerror(errno));

@@ -10,6 +10,9 @@
 #include "typeslots.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 _Static_assert(offsetof(PyTypeObject, tp_dealloc) == 48, "tp_dealloc offset");
 _Static_assert(offsetof(PyTypeObject, tp_flags) == 168, "tp_flags offset");
@@ -120,4 +123,53 @@ int al_refers_to(PyObject *container, PyObject *target)
     traverseproc tr = Py_TYPE(container)->tp_traverse;
 
     return tr != NULL && tr(container, refers_visit, &c) == 1;
+}
+
+PyObject *al_instance_attr(PyObject *obj, const char *name)
+{
+    PyObject *mro = Py_TYPE(obj)->tp_mro, *key, *r;
+    Py_ssize_t i;
+
+    /* A class-level attribute may be a property: program code.  Only what
+     * lives in the instance's own __dict__ is read. */
+    for (i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *dict = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+        if (dict != NULL && PyDict_GetItemString(dict, name) != NULL)
+            return NULL;
+    }
+    key = PyUnicode_FromString(name);
+    r = key ? PyObject_GenericGetAttr(obj, key) : NULL;
+    Py_XDECREF(key);
+    if (r == NULL)
+        PyErr_Clear();
+    return r;
+}
+
+char *al_type_qualified_name(PyObject *type)
+{
+    const char *name = TYPE(type)->tp_name;
+    PyObject *mod = TYPE(type)->tp_dict ? PyDict_GetItemString(TYPE(type)->tp_dict, "__module__") : NULL;
+    const char *m = mod != NULL && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : NULL;
+    char *r = NULL;
+
+    if (m == NULL)
+        PyErr_Clear();
+    /* Static types carry "module.Name" in tp_name; heap types the bare name. */
+    if (strchr(name, '.') != NULL || m == NULL || strcmp(m, "builtins") == 0)
+        r = strdup(name);
+    else if (asprintf(&r, "%s.%s", m, name) < 0)
+        r = NULL;
+    return r;
+}
+
+PyObject *al_exception_args(PyObject *exc)
+{
+    static PyObject *descr;
+
+    if (descr == NULL) {
+        PyObject *d = TYPE(PyExc_BaseException)->tp_dict;
+        descr = d ? PyDict_GetItemString(d, "args") : NULL;
+        Py_XINCREF(descr);
+    }
+    return descr ? al_descr_get(descr, exc) : NULL;
 }

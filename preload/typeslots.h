@@ -33,6 +33,15 @@ int al_type_is_subtype(PyObject *obj, PyObject *type);
  * target, as its tp_traverse reports (locals, value stack; frames one level
  * down).  No Python code runs and nothing is allocated. */
 int al_refers_to(PyObject *container, PyObject *target);
+/* obj.name read from the instance's own __dict__ only (never a property or
+ * __getattr__ of its class): new reference or NULL. */
+PyObject *al_instance_attr(PyObject *obj, const char *name);
+/* "module.Name" of a type, from tp_name and the type's own __module__
+ * entry, without calling any code (malloc'd, or NULL). */
+char *al_type_qualified_name(PyObject *type);
+/* exc.args through BaseException's own getset (a subclass's property is
+ * not called): new reference or NULL. */
+PyObject *al_exception_args(PyObject *exc);
 /* tp_name of obj's type (borrowed, never NULL). */
 const char *al_type_name(PyObject *obj);
 
