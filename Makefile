@@ -58,8 +58,12 @@ $(BUILD)/obj/reporter/%.o: reporter/%.c $(wildcard reporter/*.h common/*.h) VERS
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Ireporter -c $< -o $@
 
+# objcopy --weaken would also turn a missing function of our own into a
+# null pointer: the link is checked for undefined al_* symbols.
 $(LIB): $(PRELOAD_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -o $@ $^ -Wl,-z,nodelete -lpthread -ldl
+	$(CC) -shared -o $@.tmp $^ -Wl,-z,nodelete -lpthread -ldl
+	@if nm -u $@.tmp | grep -E ' (al_|asyncleak_)'; then echo "$@: undefined symbols of our own (above)" >&2; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
 
 $(CMD): $(REPORTER_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ -ljansson

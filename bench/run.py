@@ -78,7 +78,7 @@ class Config:
 CONFIGS = [
     Config("baseline"),
     Config("asyncleak", preload=True, budgeted=True),
-    # Config("native=1", preload=True, options=("native=1",), budgeted=True),
+    Config("native=1", preload=True, options=("native=1",)),
     Config("debug", env={"PYTHONASYNCIODEBUG": "1"}, scale=0.05,
            callgrind_scale=0.05, callgrind_only=("spawn-await",)),
 ]

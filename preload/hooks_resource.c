@@ -523,3 +523,32 @@ void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_reso
         if (!r->closed && r->origin != 0)
             fn(r->origin, 1, 1, ctx);
 }
+
+/* Registers open resources of the hooked kinds found by gc.get_objects()
+ * (asyncleak attach): their origin is unknown. */
+int al_resources_adopt_existing(void)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *objs = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
+    Py_ssize_t i, len = objs && PyList_Check(objs) ? PyList_Size(objs) : 0;
+    int n = 0;
+
+    for (i = 0; i < len; i++) {
+        PyObject *o = PyList_GetItem(objs, i);
+        int k = o && !PyType_Check(o) ? kind_of(o) : -1;
+        resource *r;
+        if (k < 0 || find(o) != NULL)
+            continue;
+        record_open(o, k);
+        if ((r = find(o)) != NULL) {
+            r->origin = 0;      /* opened before the attach: unknown */
+            r->before_attach = 1;
+            n++;
+        }
+    }
+    Py_XDECREF(objs);
+    Py_XDECREF(gc);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return n;
+}

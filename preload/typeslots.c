@@ -145,20 +145,47 @@ PyObject *al_instance_attr(PyObject *obj, const char *name)
     return r;
 }
 
+/* type.__dict__[name] or BaseException.__dict__[name] etc.: a descriptor of
+ * a static type, found through its __dict__ proxy (3.12+ keeps no tp_dict
+ * for static builtin types). */
+static PyObject *static_type_descr(PyObject *type, const char *name)
+{
+    PyObject *proxy = PyObject_GetAttrString(type, "__dict__");
+    PyObject *d = proxy ? PyMapping_GetItemString(proxy, name) : NULL;
+
+    Py_XDECREF(proxy);
+    if (d == NULL)
+        PyErr_Clear();
+    return d;
+}
+
 char *al_type_qualified_name(PyObject *type)
 {
-    const char *name = TYPE(type)->tp_name;
-    PyObject *mod = TYPE(type)->tp_dict ? PyDict_GetItemString(TYPE(type)->tp_dict, "__module__") : NULL;
-    const char *m = mod != NULL && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : NULL;
+    static PyObject *qual_descr, *mod_descr;
+    PyObject *q, *m;
+    const char *qs, *ms;
     char *r = NULL;
 
-    if (m == NULL)
+    /* type's own getsets, called directly: a metaclass's __getattribute__
+     * is never involved. */
+    if (qual_descr == NULL)
+        qual_descr = static_type_descr((PyObject *)&PyType_Type, "__qualname__");
+    if (mod_descr == NULL)
+        mod_descr = static_type_descr((PyObject *)&PyType_Type, "__module__");
+    q = qual_descr ? al_descr_get(qual_descr, type) : NULL;
+    m = mod_descr ? al_descr_get(mod_descr, type) : NULL;
+    qs = q && PyUnicode_Check(q) ? PyUnicode_AsUTF8(q) : NULL;
+    ms = m && PyUnicode_Check(m) ? PyUnicode_AsUTF8(m) : NULL;
+    if (PyErr_Occurred())
         PyErr_Clear();
-    /* Static types carry "module.Name" in tp_name; heap types the bare name. */
-    if (strchr(name, '.') != NULL || m == NULL || strcmp(m, "builtins") == 0)
-        r = strdup(name);
-    else if (asprintf(&r, "%s.%s", m, name) < 0)
+    if (qs == NULL)
+        r = strdup(TYPE(type)->tp_name);
+    else if (ms == NULL || strcmp(ms, "builtins") == 0)
+        r = strdup(qs);
+    else if (asprintf(&r, "%s.%s", ms, qs) < 0)
         r = NULL;
+    Py_XDECREF(q);
+    Py_XDECREF(m);
     return r;
 }
 
@@ -166,10 +193,7 @@ PyObject *al_exception_args(PyObject *exc)
 {
     static PyObject *descr;
 
-    if (descr == NULL) {
-        PyObject *d = TYPE(PyExc_BaseException)->tp_dict;
-        descr = d ? PyDict_GetItemString(d, "args") : NULL;
-        Py_XINCREF(descr);
-    }
+    if (descr == NULL)
+        descr = static_type_descr(PyExc_BaseException, "args");
     return descr ? al_descr_get(descr, exc) : NULL;
 }
