@@ -29,6 +29,10 @@ extern volatile sig_atomic_t al_fork_generation;
  * happened: call it at the top of report points and rare hooks. */
 void al_check_fork(void);
 
+/* threads.c: starts fn(arg) on a detached thread with every signal
+ * blocked.  Returns 0 or the pthread_create error. */
+int al_start_thread(void *(*fn)(void *), void *arg);
+
 /* One diagnostic line "asyncleak: ..." on stderr (not part of a report). */
 void al_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -53,16 +53,6 @@ static void *attach_main(void *arg)
 
 void al_attach_start(void)
 {
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&tid, &attr, attach_main, NULL) != 0)
+    if (al_start_thread(attach_main, NULL) != 0)
         al_diag("attach: cannot start a thread; not tracking");
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }

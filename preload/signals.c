@@ -80,18 +80,8 @@ static void *force_main(void *arg)
 
 static void start_detached(void *(*fn)(void *), void *arg)
 {
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&tid, &attr, fn, arg) != 0)
+    if (al_start_thread(fn, arg) != 0)
         al_diag("cannot start a thread for signals");
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 static const char *signal_name(int sig)

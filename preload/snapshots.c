@@ -164,10 +164,6 @@ static void *snapshot_main(void *arg)
 
 void al_snapshots_start(void)
 {
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-
     if (al_opts.interval <= 0)
         return;
     al_json_free(g_series);
@@ -177,14 +173,8 @@ void al_snapshots_start(void)
     g_ntracked = 0;
     clock_gettime(CLOCK_MONOTONIC, &g_start);
     g_thread_pid = getpid();
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&tid, &attr, snapshot_main, NULL) != 0)
+    if (al_start_thread(snapshot_main, NULL) != 0)
         al_diag("cannot start the snapshot thread; interval= is off");
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 void al_snapshots_after_fork(void)

@@ -104,9 +104,6 @@ static void *watchdog_main(void *arg)
 static int start_thread(void)
 {
     pthread_condattr_t ca;
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
     int rc;
 
     if (g_thread_started && g_thread_pid == getpid())
@@ -116,13 +113,7 @@ static int start_thread(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&g_cv, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&tid, &attr, watchdog_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    rc = al_start_thread(watchdog_main, NULL);
     if (rc != 0) {
         al_diag("cannot start the watchdog thread: %s; shutdown_hang is off", strerror(rc));
         return -1;
