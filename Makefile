@@ -203,8 +203,8 @@ FUZZ_PRELOAD := $(FUZZ_DIR)/fuzz_options $(FUZZ_DIR)/fuzz_resspec
 .PHONY: fuzz-preload fuzz-preload-build
 fuzz-preload-build: $(FUZZ_PRELOAD)
 
-$(FUZZ_DIR)/fuzz_options: tests/fuzz/fuzz_options.c preload/options.c preload/options.h $(FUZZ_DIR)/.clang-fuzzer
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ipreload -o $@ tests/fuzz/fuzz_options.c preload/options.c -lm
+$(FUZZ_DIR)/fuzz_options: tests/fuzz/fuzz_options.c preload/options.c preload/options.h common/signames.c common/signames.h $(FUZZ_DIR)/.clang-fuzzer
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ipreload -o $@ tests/fuzz/fuzz_options.c preload/options.c common/signames.c -lm
 
 $(FUZZ_DIR)/fuzz_resspec: tests/fuzz/fuzz_resspec.c preload/resspec.c preload/resspec.h $(FUZZ_DIR)/.clang-fuzzer
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ipreload -o $@ tests/fuzz/fuzz_resspec.c preload/resspec.c

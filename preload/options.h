@@ -10,6 +10,8 @@
 #ifndef AL_OPTIONS_H
 #define AL_OPTIONS_H
 
+#include "signames.h"
+
 /* Largest number of seconds kept for watchdog/interval: larger values are
  * accepted and clamped to it (about 31 years, i.e. "never"), so a consumer
  * can convert them to time_t / timespec without overflow. */
@@ -80,10 +82,7 @@ void al_options_free(al_options *opts);
  * Returns a malloc'd string, or NULL when pattern is NULL or memory runs out. */
 char *al_path_expand(const char *pattern, long pid);
 
-/* Parses a signal name or number: "SIGUSR2", "USR2", "12" (names are
- * case-insensitive; also RTMIN, RTMIN+N, RTMAX, RTMAX-N within the real-time
- * range), "none" or "0" -> 0.  Numbers must be decimal, 1..SIGRTMAX.
- * Returns the signal number, 0 for none, or -1 when s is NULL or invalid. */
-int al_parse_signal(const char *s);
+/* al_parse_signal() lives in common/signames.h (shared with the command). */
+
 
 #endif /* AL_OPTIONS_H */

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "signames.h"
 #include "paths.h"
 
 #define DUMP_WAIT_MS 2000
@@ -75,32 +76,7 @@ void al_cmd_dump_help(FILE *out)
           "within 2 s or the signal could not be sent, 2 usage error or refused.\n", out);
 }
 
-/* ---- signals -------------------------------------------------------------- */
-
-static const struct { const char *name; int num; } sig_table[] = {
-    { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },
-    { "ILL", SIGILL },   { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
-    { "IOT", SIGABRT },  { "BUS", SIGBUS },   { "FPE", SIGFPE },
-    { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-    { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
-    { "TERM", SIGTERM },
-#ifdef SIGSTKFLT
-    { "STKFLT", SIGSTKFLT },
-#endif
-    { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-    { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
-    { "URG", SIGURG },   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-    { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
-    { "IO", SIGIO },
-#ifdef SIGPOLL
-    { "POLL", SIGPOLL },
-#endif
-#ifdef SIGPWR
-    { "PWR", SIGPWR },
-#endif
-    { "SYS", SIGSYS },
-};
-
+/* Strict decimal digits up to max (the pid argument); 0 or -1. */
 static int parse_decimal(const char *s, long max, long *out)
 {
     char *end;
@@ -116,63 +92,19 @@ static int parse_decimal(const char *s, long max, long *out)
     return 0;
 }
 
-/* The preload's spelling of signals (options.c): "none" -> 0, a number, a
- * name with or without SIG (any case), RTMIN, RTMIN+N, RTMAX, RTMAX-N.
- * -1 when s is none of these, or SIGKILL/SIGSTOP (never a dump signal). */
+/* ---- signals -------------------------------------------------------------- */
+
+/* The preload's spelling (common/signames.c), minus SIGKILL/SIGSTOP, which
+ * can never be a dump signal: -1 for those too. */
 static int parse_signal(const char *s)
 {
-    const char *n;
-    long v;
-    int sig = -1;
-    size_t i;
-
-    if (s == NULL || *s == '\0')
-        return -1;
-    if (strcasecmp(s, "none") == 0)
-        return 0;
-    if (isdigit((unsigned char)*s)) {
-        if (parse_decimal(s, SIGRTMAX, &v) != 0)
-            return -1;
-        sig = (int)v;
-    } else {
-        n = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-        for (i = 0; i < sizeof sig_table / sizeof sig_table[0] && sig < 0; i++)
-            if (strcasecmp(n, sig_table[i].name) == 0)
-                sig = sig_table[i].num;
-        if (sig < 0 && (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0)) {
-            int is_min = (n[4] == 'N' || n[4] == 'n');
-            const char *off = n + 5;
-            long k = 0;
-            if (*off != '\0') {
-                if (*off != (is_min ? '+' : '-') || parse_decimal(off + 1, 1000, &k) != 0)
-                    return -1;
-            }
-            sig = is_min ? SIGRTMIN + (int)k : SIGRTMAX - (int)k;
-            if (sig < SIGRTMIN || sig > SIGRTMAX)
-                return -1;
-        }
-    }
-    if (sig == SIGKILL || sig == SIGSTOP)
-        return -1;
-    return sig;
+    int sig = al_parse_signal(s);
+    return sig == SIGKILL || sig == SIGSTOP ? -1 : sig;
 }
 
 static const char *signal_name(int sig, char *buf, size_t len)
 {
-    size_t i;
-
-    for (i = 0; i < sizeof sig_table / sizeof sig_table[0]; i++)
-        if (sig_table[i].num == sig && strcmp(sig_table[i].name, "IOT") != 0) {
-            snprintf(buf, len, "SIG%s", sig_table[i].name);
-            return buf;
-        }
-    if (sig == SIGRTMIN)
-        snprintf(buf, len, "SIGRTMIN");
-    else if (sig > SIGRTMIN && sig <= SIGRTMAX)
-        snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
-    else
-        snprintf(buf, len, "signal %d", sig);
-    return buf;
+    return al_signal_name(sig, buf, len);
 }
 
 /* ---- /proc ------------------------------------------------------------------ */
