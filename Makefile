@@ -35,7 +35,7 @@ LIB := $(BUILD)/libasyncleak.so
 CMD := $(BUILD)/asyncleak
 DEPS_STAMP := $(BUILD)/.deps-build
 
-.PHONY: all deps test unit integration bench install uninstall clean demo
+.PHONY: all deps test unit integration transparency test-transparency bench install uninstall clean demo
 all: $(LIB) $(CMD)
 
 $(DEPS_STAMP): scripts/deps.sh
@@ -81,10 +81,27 @@ integration: all
 	@scripts/deps.sh test
 	cd tests/integration && $(PYTEST_PY) -m pytest -q -n 2 -p no:cacheprovider .
 
+# CPython's own test_asyncio, without and with the preload: the same counts of
+# tests run, failed and skipped, or the target fails (tests/transparency/).
+# `make test` runs it for TEST_TRANSPARENCY_VERSIONS (about 2 min each);
+# `make test-transparency` for every pyenv version present.
+TRANSPARENCY_VERSIONS ?= 3.8 3.9 3.10 3.11 3.12 3.13
+TEST_TRANSPARENCY_VERSIONS ?= 3.11 3.12 3.13
+transparency test-transparency: all
+	tests/transparency/run.sh $(TRANSPARENCY_VERSIONS)
+
 test: all
 	@scripts/deps.sh test
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory test-transparency TRANSPARENCY_VERSIONS="$(TEST_TRANSPARENCY_VERSIONS)"
+
+# A short run of every libFuzzer target (the full runs: make fuzz fuzz-preload).
+FUZZ_SMOKE_SECONDS ?= 10
+.PHONY: fuzz-smoke
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz fuzz-preload FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 demo: all
 	@scripts/deps.sh test

@@ -554,6 +554,54 @@ def test_free_threaded_build_refused(tmp_path):
         assert any("free-threaded" in d for d in diagnostics(run.stderr)), run.describe()
 
 
+
+# No 3.13t can be built here (no CPython sources offline), so the refusal is
+# also checked against a host that only claims to be one: it exports the two
+# symbols the constructor looks for, with Py_GetVersion() saying
+# "free-threading", and every other Python entry point the library could reach
+# aborts the process.  The library must print its one line and touch nothing.
+FAKE_FREE_THREADED_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#define TRAP(name) void name(void) { fprintf(stderr, "TOUCHED " #name "\n"); abort(); }
+const char *Py_GetVersion(void)
+{
+    return "3.13.0 experimental free-threading build (main, Oct  8 2024, 00:00:00) [GCC 12.2.0]";
+}
+TRAP(PySys_AddAuditHook) TRAP(Py_IsInitialized) TRAP(Py_AtExit) TRAP(PyGILState_Ensure)
+TRAP(PyMem_GetAllocator) TRAP(PyMem_SetAllocator) TRAP(PyImport_ImportModule)
+TRAP(PySys_GetObject) TRAP(PyThreadState_Get) TRAP(PyObject_GetAttrString)
+int main(void)
+{
+    puts("host ran");
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("options", [True, False], ids=["with-options", "without-options"])
+def test_free_threaded_host_refused_untouched(tmp_path, options):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found: cannot build the fake free-threaded host")
+    (tmp_path / "host.c").write_text(FAKE_FREE_THREADED_C)
+    exe = tmp_path / "host"
+    cc = subprocess.run(["gcc", "-rdynamic", "-o", str(exe), str(tmp_path / "host.c")],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    env = preload_env(tmp_path) if options else dict(clean_env(), LD_PRELOAD=str(LIB))
+    for bind_now in ("", "1"):
+        env = dict(env, LD_BIND_NOW=bind_now) if bind_now else env
+        run = subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=30)
+        assert run.returncode == 0 and run.stdout == "host ran\n", run.stderr
+        assert "TOUCHED" not in run.stderr, run.stderr
+        lines = diagnostics(run.stderr)
+        if options:
+            assert lines == ["asyncleak: free-threaded CPython builds are not supported yet; "
+                             "not tracking"], run.stderr
+        else:
+            assert lines == [], run.stderr
+        assert list(tmp_path.glob("al.*.json")) == []
+
 # ---- 11. setuid (AT_SECURE) ----------------------------------------------------------------------
 
 SECURE_C = r"""
