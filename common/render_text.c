@@ -215,17 +215,147 @@ static void native_line(out_t *o, const al_json *nf, int indent)
     end(o);
 }
 
-/* One stack section: a title line at indent, frames outermost first at
- * indent + 2 with runs of asyncio frames folded (never the innermost), then
- * native frames.  Nothing when the stack holds no frame.  times > 1 is
- * written after the title. */
+/* al_render_set_native_text(); read by stack_section. */
+static int g_native_text = AL_NATIVE_TEXT_HYBRID;
+
+void al_render_set_native_text(int mode)
+{
+    g_native_text = mode;
+}
+
+/* A native entry of "hybrid": it has "ip" (Python entries never do). */
+static int is_native_entry(const al_json *e)
+{
+    return al_json_get(e, "ip") != NULL;
+}
+
+/* A native frame of CPython's _asyncio accelerator module (the C side of
+ * asyncio's task steps): folded like asyncio's Python frames. */
+static int native_is_asyncio(const al_json *e)
+{
+    const char *obj = al_json_get_str(e, "object");
+    const char *base = obj ? strrchr(obj, '/') : NULL;
+    return obj != NULL && strncmp(base ? base + 1 : obj, "_asyncio.", 9) == 0;
+}
+
+/* What a hybrid list never shows: the interpreter's bytecode loop, in case
+ * the merge left one (a custom frame evaluator). */
+static int native_is_eval(const al_json *e)
+{
+    const char *sym = al_json_get_str(e, "symbol");
+    return sym != NULL && strcmp(sym, "_PyEval_EvalFrameDefault") == 0;
+}
+
+static int hybrid_is_internal(const al_json *e)
+{
+    return is_native_entry(e) ? native_is_asyncio(e) : frame_is_internal(e);
+}
+
+/* "[native] SYMBOL (OBJECT) FILE:LINE"; the ip stands in for an unknown
+ * symbol, and unknown parts are left out. */
+static void hybrid_native_line(out_t *o, const al_json *nf, int indent)
+{
+    const al_json *sym = get_typed(nf, "symbol", AL_JSON_STRING);
+    const al_json *obj = get_typed(nf, "object", AL_JSON_STRING);
+    const al_json *file = get_typed(nf, "file", AL_JSON_STRING);
+
+    begin(o, indent);
+    text(o, "[native] ");
+    value(o, sym ? sym : al_json_get(nf, "ip"));
+    if (obj) {
+        text(o, " (");
+        value(o, obj);
+        text(o, ")");
+    }
+    if (file) {
+        text(o, " ");
+        value(o, file);
+        if (get_typed(nf, "line", AL_JSON_INT)) {
+            text(o, ":");
+            field(o, nf, "line");
+        }
+    }
+    end(o);
+}
+
+/* Native entry without a symbol whose object is obj (a string). */
+static int unnamed_in(const al_json *e, const al_json *obj)
+{
+    const al_json *o2 = get_typed(e, "object", AL_JSON_STRING);
+    return is_native_entry(e) && get_typed(e, "symbol", AL_JSON_STRING) == NULL && o2 != NULL
+        && o2->u.string.len == obj->u.string.len
+        && memcmp(o2->u.string.bytes, obj->u.string.bytes, obj->u.string.len) == 0;
+}
+
+/* The entries of a hybrid list, outermost first: runs of asyncio frames
+ * (Python, and _asyncio's C frames) folded, never the innermost entry;
+ * runs of native frames without a symbol in one object folded into one
+ * line; eval-loop frames left out. */
+static void hybrid_frames(out_t *o, const al_json *hybrid, int indent)
+{
+    size_t n = al_json_len(hybrid);
+    for (size_t i = 0; i < n; i++) {
+        const al_json *e = al_json_at(hybrid, i);
+        const al_json *obj = get_typed(e, "object", AL_JSON_STRING);
+        size_t run = 0;
+        if (is_native_entry(e) && native_is_eval(e))
+            continue;
+        while (i + run + 1 < n && hybrid_is_internal(al_json_at(hybrid, i + run)))
+            run++;
+        if (run) {
+            begin(o, indent);
+            fmt(o, "[%zu asyncio frame%s]", run, run == 1 ? "" : "s");
+            end(o);
+            i += run - 1;
+            continue;
+        }
+        if (obj != NULL && unnamed_in(e, obj)) {
+            while (i + run + 1 < n && unnamed_in(al_json_at(hybrid, i + run + 1), obj))
+                run++;
+            if (run) {
+                begin(o, indent);
+                fmt(o, "[native] %zu frames without symbols (", run + 1);
+                value(o, obj);
+                text(o, ")");
+                end(o);
+                i += run;
+                continue;
+            }
+        }
+        if (is_native_entry(e))
+            hybrid_native_line(o, e, indent);
+        else
+            frame_line(o, e, indent);
+    }
+}
+
+static int flag(const al_json *stack, const char *key)
+{
+    const al_json *v = get_typed(stack, key, AL_JSON_BOOL);
+    return v != NULL && v->u.boolean;
+}
+
+/* One stack section: a title line at indent, then at indent + 2 either the
+ * "hybrid" list (native_text=hybrid and the stack has one), or the Python
+ * frames outermost first with runs of asyncio frames folded (never the
+ * innermost), followed, unless native_text=off, by the native frames under
+ * a title of their own.  Nothing when there is nothing to show.  times > 1
+ * is written after the title. */
 static void stack_section(out_t *o, const al_json *stack, const char *title,
                           int64_t times, int indent)
 {
     const al_json *frames = get_typed(stack, "frames", AL_JSON_ARRAY);
     const al_json *native = get_typed(stack, "native", AL_JSON_ARRAY);
-    size_t nf = al_json_len(frames), nn = al_json_len(native);
-    if (nf == 0 && nn == 0)
+    const al_json *hybrid = get_typed(stack, "hybrid", AL_JSON_ARRAY);
+    int mode = g_native_text;
+    if (mode != AL_NATIVE_TEXT_SEPARATE && mode != AL_NATIVE_TEXT_OFF)
+        mode = AL_NATIVE_TEXT_HYBRID;
+    if (mode == AL_NATIVE_TEXT_OFF || (mode == AL_NATIVE_TEXT_HYBRID && al_json_len(hybrid) > 0))
+        native = NULL;
+    if (mode != AL_NATIVE_TEXT_HYBRID)
+        hybrid = NULL;
+    size_t nf = al_json_len(frames), nn = al_json_len(native), nh = al_json_len(hybrid);
+    if (nf == 0 && nn == 0 && nh == 0)
         return;
     begin(o, indent);
     text(o, title);
@@ -233,11 +363,19 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
         fmt(o, " (%" PRId64 " times)", times);
     text(o, " (most recent call last):");
     end(o);
-    const al_json *truncated = get_typed(stack, "truncated", AL_JSON_BOOL);
-    if (truncated && truncated->u.boolean) {
+    if (flag(stack, "truncated")) {
         begin(o, indent + 2);
-        text(o, "[older frames cut at stack_depth]");
+        text(o, nh ? "[older Python frames cut at stack_depth]" : "[older frames cut at stack_depth]");
         end(o);
+    }
+    if (nh) {
+        if (flag(stack, "native_truncated")) {
+            begin(o, indent + 2);
+            text(o, "[older native frames cut]");
+            end(o);
+        }
+        hybrid_frames(o, hybrid, indent + 2);
+        return;
     }
     for (size_t i = 0; i < nf; i++) {
         size_t run = 0;
@@ -256,6 +394,11 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
         begin(o, indent);
         text(o, "Native (most recent call last):");
         end(o);
+        if (flag(stack, "native_truncated")) {
+            begin(o, indent + 2);
+            text(o, "[older native frames cut]");
+            end(o);
+        }
         for (size_t i = 0; i < nn; i++)
             native_line(o, al_json_at(native, i), indent + 2);
     }

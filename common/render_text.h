@@ -28,6 +28,22 @@ int al_render_finding(FILE *out, const al_json *finding, long pid);
  * follows.  Returns 0, or -1 on a write error. */
 int al_render_summary(FILE *out, const al_json *summary, const al_json *dropped, long pid);
 
+/* How the native frames of a stack (recorded with native=1: "native" and
+ * "hybrid" next to "frames", docs/native.md) are shown in the text. */
+enum {
+    AL_NATIVE_TEXT_HYBRID = 0,   /* default: "hybrid" as the one "Created at" list
+                                  * (Python frames as File lines, native ones as
+                                  * "[native] ..."); without "hybrid", as SEPARATE */
+    AL_NATIVE_TEXT_SEPARATE = 1, /* "frames", then every "native" frame in a list
+                                  * of its own ("Native (most recent call last):") */
+    AL_NATIVE_TEXT_OFF = 2       /* "frames" only (the JSON keeps everything) */
+};
+
+/* Sets the mode for every later al_render_finding() of this process (one
+ * process-wide setting: call it at start-up, before reports; not
+ * thread-safe).  Values outside the enum act as AL_NATIVE_TEXT_HYBRID. */
+void al_render_set_native_text(int mode);
+
 /* True when file lies directly in a directory named "asyncio" and ends in
  * ".py" (e.g. /usr/lib/python3.11/asyncio/tasks.py); false for NULL. */
 int al_frame_is_asyncio_internal(const char *file);

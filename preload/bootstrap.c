@@ -112,6 +112,7 @@ static void install_asyncio(void)
     Py_DECREF(mod);
     if (al_opts.native && al_native_init() < 0)
         al_opts.native = 0;
+    al_render_set_native_text(al_opts.native_text);
     if (al_stacks_init() < 0)
         al_diag("cannot walk Python frames on %s; origins will be empty", al_py.version);
     if (al_wrapper_type_init() < 0 || al_tasks_install() < 0 || al_loop_install() < 0) {

@@ -23,7 +23,8 @@ enum opt_kind {
     K_SECONDS,  /* double, finite, >= 0 */
     K_INT,      /* int, decimal, min..max */
     K_BOOL,     /* int, 0|1|true|false|yes|no */
-    K_SIGNAL    /* int, al_parse_signal() minus uncatchable signals */
+    K_SIGNAL,   /* int, al_parse_signal() minus uncatchable signals */
+    K_CHOICE    /* int, the index of the word in choices (case-insensitive) */
 };
 
 struct opt_desc {
@@ -32,10 +33,18 @@ struct opt_desc {
     size_t offset;          /* of the field in al_options */
     long min, max;          /* K_INT only */
     const char *expect;     /* tail of the complaint: what is accepted */
+    const char *const *choices;   /* K_CHOICE only: the words, NULL-terminated */
 };
 
 #define OPT(name, kind, min, max, expect) \
-    { #name, kind, offsetof(al_options, name), min, max, expect }
+    { #name, kind, offsetof(al_options, name), min, max, expect, NULL }
+#define OPT_CHOICE(name, choices, expect) \
+    { #name, K_CHOICE, offsetof(al_options, name), 0, 0, expect, choices }
+
+/* native_text: indexes are the AL_NATIVE_TEXT_* values of render_text.h. */
+static const char *const native_text_words[] = { "hybrid", "separate", "off", NULL };
+_Static_assert(AL_NATIVE_TEXT_HYBRID == 0 && AL_NATIVE_TEXT_SEPARATE == 1 && AL_NATIVE_TEXT_OFF == 2,
+               "native_text_words follows the AL_NATIVE_TEXT_* values");
 
 static const struct opt_desc opt_table[] = {
     OPT(json_path,    K_STRING,  0, 0,        "expected a non-empty path pattern (%p = pid)"),
@@ -44,6 +53,7 @@ static const struct opt_desc opt_table[] = {
     OPT(exitcode,     K_INT,     0, 255,      "expected an integer 0..255"),
     OPT(stack_depth,  K_INT,     1, 256,      "expected an integer 1..256"),
     OPT(native,       K_BOOL,    0, 0,        "expected 0, 1, true, false, yes or no"),
+    OPT_CHOICE(native_text, native_text_words, "expected hybrid, separate or off"),
     OPT(max_findings, K_INT,     1, 10000000, "expected an integer 1..10000000"),
     OPT(verbosity,    K_INT,     0, 2,        "expected 0, 1 or 2"),
     OPT(suppressions, K_STRING,  0, 0,        "expected a non-empty file path"),
@@ -66,6 +76,7 @@ void al_options_defaults(al_options *opts)
     opts->exitcode = -1;
     opts->stack_depth = 32;
     opts->native = 0;
+    opts->native_text = AL_NATIVE_TEXT_HYBRID;
     opts->max_findings = 10000;
     opts->verbosity = 0;
     opts->suppressions = NULL;
@@ -340,6 +351,16 @@ static void parse_item(al_options *opts, const char *s, size_t n, struct reporte
             bad = 1;
         else
             *(int *)field = v;
+        break;
+    }
+    case K_CHOICE: {
+        size_t k = 0;
+        while (d->choices[k] != NULL && strcasecmp(val, d->choices[k]) != 0)
+            k++;
+        if (d->choices[k] == NULL)
+            bad = 1;
+        else
+            *(int *)field = (int)k;
         break;
     }
     case K_SIGNAL: {

@@ -10,6 +10,7 @@
 #ifndef AL_OPTIONS_H
 #define AL_OPTIONS_H
 
+#include "render_text.h"   /* AL_NATIVE_TEXT_* */
 #include "signames.h"
 
 /* Largest number of seconds kept for watchdog/interval: larger values are
@@ -24,6 +25,7 @@ typedef struct al_options {
     int exitcode;         /* -1 = unchanged (default); else 0..255 */
     int stack_depth;      /* default 32, 1..256 */
     int native;           /* 0|1, default 0 */
+    int native_text;      /* AL_NATIVE_TEXT_* (render_text.h), default hybrid */
     int max_findings;     /* default 10000, 1..10000000 */
     int verbosity;        /* 0|1|2 default 0: 1 prints one line when hooks are installed */
     char *suppressions;   /* file path or NULL */
@@ -61,6 +63,8 @@ void al_options_defaults(al_options *opts);
  *   exitcode 0..255, stack_depth 1..256, max_findings 1..10000000,
  *   verbosity 0..2: decimal integers (optional '+'), no surrounding blanks
  *   native: 0|1|true|false|yes|no (case-insensitive)
+ *   native_text: hybrid|separate|off (case-insensitive), stored as the
+ *                AL_NATIVE_TEXT_* value of render_text.h
  *   dump_signal: as al_parse_signal(), except SIGKILL/SIGSTOP (uncatchable)
  *
  * Numbers are read with strtod/strtol, i.e. in the C locale's syntax ('.' as

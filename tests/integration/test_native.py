@@ -2,16 +2,22 @@
 
 End to end, through the option a user sets: every program runs under the
 preload with native=1 and the tests read origin.native / origin.hybrid in the
-JSON report (docs/native.md).  Until the task hook records native stacks, the
-origins carry no "native" member: those tests SKIP saying so, and start
-passing once it is wired.  What works without native=1 (a C program
-embedding Python is tracked at all; native=0 loads nothing) is tested now.
+JSON report and the text report (docs/native.md): by default
+(native_text=hybrid) the text's "Created at" list is the hybrid stack, Python
+frames as File lines and native ones as "[native] SYMBOL (OBJECT) FILE:LINE";
+native_text=separate lists the whole native stack after the Python frames,
+native_text=off shows Python frames only.  Should the task hook stop
+recording native stacks, the origins carry no "native" member and those tests
+SKIP saying so.  What works without native=1 (a C program embedding Python is
+tracked at all; native=0 loads nothing and prints no native line) is tested
+on its own.
 
 The helpers are built here, per interpreter, by tests/native/build.sh:
   - alnative: a C extension whose spawn_from_c(coro) calls
-    asyncio.ensure_future and create_task_from_c(coro) loop.create_task
-    through the C API, compiled with -g against the interpreter's own headers
-    (a library loaded late, after the preload started);
+    asyncio.ensure_future, create_task_from_c(coro) loop.create_task and
+    call_from_c(func) func() through the C API, compiled with -g against the
+    interpreter's own headers (a library loaded late, after the preload
+    started);
   - embed: a C program linking the interpreter's libpython (rpath) that runs a
     Python file.
 Source lines the tests expect carry "SPAWN:name" / "RUN:name" markers.
@@ -26,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (ROOT, TIMEOUT, assert_origin, clean_env, marker_line, need_module, need_system,
-                      preload_env, run_cmd, run_source, same_file, short_name)
+from conftest import (ASYNCLEAK, ROOT, TIMEOUT, assert_origin, clean_env, marker_line, need_module,
+                      need_system, preload_env, run_cmd, run_plain, run_source, same_file, short_name)
 
 NATIVE_SRC = ROOT / "tests" / "native"
 BUILD_SH = NATIVE_SRC / "build.sh"
@@ -126,6 +132,69 @@ def index_of_python(hybrid, function, path=None, line=None):
     raise AssertionError(f"no Python frame {function} ({path}:{line}) in the hybrid stack:\n{fmt_native(hybrid)}")
 
 
+# ---- the text report ------------------------------------------------------------------------
+
+def created_at(text: str, task: str) -> list:
+    """The lines of the "Created at" list of the finding about task (in a
+    text report: the preload's stderr or `asyncleak report`), prefix and
+    indentation stripped."""
+    lines = [re.sub(r"^==(\d+|asyncleak)== ", "", ln) for ln in text.splitlines()]
+    heads = [i for i, ln in enumerate(lines) if re.match(r"asyncleak: \w+: task '" + re.escape(task) + "' ", ln)]
+    assert len(heads) == 1, f"expected one finding about task {task!r} in the text, found {len(heads)}:\n{text}"
+    i = heads[0] + 1
+    while i < len(lines) and lines[i].strip() and not lines[i].startswith("  Created at"):
+        i += 1
+    assert i < len(lines) and lines[i] == "  Created at (most recent call last):", (
+        f"no Created at list for task {task!r}:\n{text}")
+    out = []
+    for ln in lines[i + 1:]:
+        if not ln.startswith("    "):
+            break
+        out.append(ln[4:])
+    return out
+
+
+def native_line_re(symbol: str) -> str:
+    """A hybrid text line of a native frame: [native] SYMBOL (OBJECT)[ FILE:LINE]."""
+    return r"\[native\] " + re.escape(symbol) + r" \((?P<obj>[^()]+)\)(?: (?P<file>\S+):(?P<line>\d+))?"
+
+
+def find_text(block: list, pattern: str, what: str) -> int:
+    """Index of the one line of block matching pattern (a regex, whole line)."""
+    hits = [i for i, ln in enumerate(block) if re.fullmatch(pattern, ln)]
+    assert len(hits) == 1, f"expected one line for {what} ({pattern}), found {len(hits)}:\n" + "\n".join(block)
+    return hits[0]
+
+
+def py_line(path, line, function) -> str:
+    return re.escape(f'File "') + r"(?:.*/)?" + re.escape(f'{Path(path).name}", line {line}, in ') + \
+        r"(?:[\w<>]+\.)*" + re.escape(function)
+
+
+def assert_native_text(block: list, symbol: str, obj, src=None, src_line=None) -> int:
+    """The hybrid text names symbol in obj, with src:src_line when libdw gives
+    lines; returns its index in block."""
+    i = find_text(block, native_line_re(symbol), f"native frame {symbol}")
+    m = re.fullmatch(native_line_re(symbol), block[i])
+    assert same_file(m["obj"], obj), f"{symbol} should be in {obj}: {block[i]}"
+    if src is not None and have_libdw():
+        assert m["file"] and same_file(m["file"], src) and int(m["line"]) == src_line, (
+            f"{symbol} should be at {src}:{src_line}: {block[i]}")
+    return i
+
+
+def assert_no_interpreter_frames(block: list, interp):
+    """No eval-loop or other interpreter frame in a hybrid text: no native
+    line in the python executable or a libpython."""
+    exe = os.path.realpath(interp.exe)
+    for ln in block:
+        assert "_PyEval_" not in ln and "PyEval" not in ln, "eval frame in the hybrid text:\n" + "\n".join(block)
+        m = re.fullmatch(r"\[native\] .* \((?P<obj>[^()]+)\)(?: \S+:\d+)?", ln)
+        if m:
+            assert not re.search(r"/libpython[^/]*$", m["obj"]) and os.path.realpath(m["obj"]) != exe, (
+                "interpreter frame in the hybrid text:\n" + "\n".join(block))
+
+
 # ---- a C extension spawns the task ------------------------------------------------------
 
 C_EXT_PROGRAM = """\
@@ -140,15 +209,21 @@ async def forever():
     await asyncio.sleep(3600)
 
 
+def callback():
+    alnative.spawn_from_c(forever()).set_name("via-callback")    # ORIGIN:callback
+
+
 async def main():
     alnative.spawn_from_c(forever()).set_name("from-c")          # ORIGIN:c
     alnative.create_task_from_c(forever()).set_name("from-loop")  # ORIGIN:loop
+    alnative.call_from_c(callback)                               # ORIGIN:call
     await asyncio.sleep(0)
 
 
 loop = asyncio.new_event_loop()
 loop.run_until_complete(main())                                  # ORIGIN:run
 loop.close()
+print("done")
 """
 
 
@@ -187,9 +262,126 @@ def test_c_extension_frame_in_origin(interp, tmp_path, helper_dir, task, marker,
     # no interpreter call machinery is left between Python frames
     for fr in hybrid:
         assert fr.get("symbol") != "_PyEval_EvalFrameDefault", fmt_native(hybrid)
-    # the text report lists the native frames too
-    assert "Native (most recent call last):" in run.stderr, run.describe()
-    assert symbol in run.stderr, run.describe()
+    # the text report (native_text=hybrid by default) shows the hybrid stack
+    block = created_at(run.stderr, task)
+    assert_native_text(block, symbol, ext)
+    assert "Native (most recent call last):" not in run.stderr, run.describe()
+
+
+def test_c_extension_text_hybrid(interp, tmp_path, helper_dir):
+    """The text reads <module> -> main -> [native] call_from_c -> callback ->
+    [native] spawn_from_c: the C functions with their source lines, between
+    the Python frames, in call order, and no interpreter frame."""
+    ext = build("ext", interp, helper_dir)
+    run = run_source(interp, tmp_path, C_EXT_PROGRAM, ext.parent, options=("native=1",))
+    prog, src = tmp_path / "prog.py", NATIVE_SRC / "alnative.c"
+    assert run.returncode == 0 and run.stdout == "done\n", run.describe()
+    native_of(run, run.finding_for("via-callback"))
+    block = created_at(run.stderr, "via-callback")
+    where = "\n".join(block)
+    order = [
+        find_text(block, py_line(prog, marker_line(prog, "run"), "<module>"), "<module>"),
+        find_text(block, py_line(prog, marker_line(prog, "call"), "main"), "main"),
+        assert_native_text(block, "call_from_c", ext, src, source_line(src, "CALL:call_from_c")),
+        find_text(block, py_line(prog, marker_line(prog, "callback"), "callback"), "callback"),
+        assert_native_text(block, "spawn_from_c", ext, src, source_line(src, "SPAWN:spawn_from_c")),
+    ]
+    assert order == sorted(order), f"hybrid text out of call order {order}:\n{where}"
+    assert order[-1] == len(block) - 1, f"the spawning C function should be last:\n{where}"
+    assert_no_interpreter_frames(block, interp)
+    # spawned straight from C: main, then the C function, last
+    block = created_at(run.stderr, "from-c")
+    m = find_text(block, py_line(prog, marker_line(prog, "c"), "main"), "main")
+    assert_native_text(block, "spawn_from_c", ext, src, source_line(src, "SPAWN:spawn_from_c")) == m + 1 == len(block) - 1
+    assert_no_interpreter_frames(block, interp)
+
+
+def test_native_text_option_values(interp, tmp_path, helper_dir):
+    """native_text=separate: Python frames, then the whole native stack;
+    native_text=off: Python frames only, as with native=0; the JSON holds
+    frames, native and hybrid whatever the text shows, and `asyncleak report`
+    renders the hybrid from it."""
+    ext = build("ext", interp, helper_dir)
+    prog, src = tmp_path / "prog.py", NATIVE_SRC / "alnative.c"
+    texts = {}
+    for value in ("hybrid", "separate", "off"):
+        for old in tmp_path.glob("al.*.json"):
+            old.unlink()
+        run = run_source(interp, tmp_path, C_EXT_PROGRAM, ext.parent, options=("native=1", f"native_text={value}"))
+        assert run.returncode == 0 and run.stdout == "done\n", run.describe()
+        assert "bad value" not in run.stderr, run.describe()
+        origin = native_of(run, run.finding_for("from-c"))
+        assert origin["frames"] and origin["native"] and origin.get("hybrid"), f"native_text={value}: {origin}"
+        texts[value] = run.stderr
+        block = created_at(run.stderr, "from-c")
+        if value == "hybrid":
+            assert_native_text(block, "spawn_from_c", ext)
+            assert "Native (most recent call last):" not in run.stderr, run.stderr
+        elif value == "separate":
+            assert not any(ln.startswith("[native]") for ln in block), "\n".join(block)
+            assert block[-1].startswith(f'File "') and f'line {marker_line(prog, "c")}, in ' in block[-1], block
+            native = run.stderr.split("Native (most recent call last):", 1)
+            assert len(native) == 2, run.stderr
+            native = native[1].split("Suspended at", 1)[0]
+            # the whole stack, interpreter included, with source lines when known
+            assert re.search(r"  spawn_from_c  \(", native), native
+            assert "_PyEval_EvalFrameDefault" in native, native
+            if have_libdw():
+                assert f"alnative.c:{source_line(src, 'SPAWN:spawn_from_c')}" in native, native
+        else:
+            assert "[native]" not in run.stderr and "Native (" not in run.stderr, run.stderr
+        if value == "off":
+            rep = subprocess.run([str(ASYNCLEAK), "report", *run.paths.values()], capture_output=True,
+                                 text=True, timeout=TIMEOUT, env=clean_env())
+            assert rep.returncode == 0, rep.stderr
+            assert_native_text(created_at(rep.stdout, "from-c"), "spawn_from_c", ext)
+    # native=0: the same Python frames, no native line, whatever native_text says
+    for old in tmp_path.glob("al.*.json"):
+        old.unlink()
+    run = run_source(interp, tmp_path, C_EXT_PROGRAM, ext.parent, options=("native_text=hybrid",))
+    assert run.returncode == 0, run.describe()
+    assert "[native]" not in run.stderr and "Native (" not in run.stderr, run.stderr
+    assert "native" not in run.finding_for("from-c")["origin"], run.describe()
+    for task in ("from-c", "from-loop", "via-callback"):
+        assert created_at(run.stderr, task) == created_at(texts["off"], task), task
+
+
+BAD_VALUE_PROGRAM = """\
+import asyncio
+import sys
+
+
+async def forever():
+    await asyncio.sleep(3600)
+
+
+async def main():
+    asyncio.ensure_future(forever()).set_name("leak")   # ORIGIN:leak
+    await asyncio.sleep(0)
+
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+loop.close()
+print("out", sys.argv[1:])
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("value", ["native", "Hybrid "])
+def test_native_text_bad_value(interp, tmp_path, value):
+    """A bad native_text: one line naming it, the program's output and exit
+    status untouched, and the default (hybrid) applies."""
+    run = run_source(interp, tmp_path, BAD_VALUE_PROGRAM, "x", options=("native=1", f"native_text={value}"))
+    plain = run_plain([interp.exe, tmp_path / "prog.py", "x"])
+    assert (run.returncode, run.stdout) == (plain.returncode, plain.stdout) == (3, "out ['x']\n"), run.describe()
+    said = [ln for ln in run.stderr.splitlines() if ln.startswith("asyncleak:")]
+    assert said == [f"asyncleak: bad value '{value}' for option 'native_text': expected hybrid, separate or off"], (
+        run.stderr)
+    finding = run.finding_for("leak")
+    assert_origin(finding, tmp_path / "prog.py", marker_line(tmp_path / "prog.py", "leak"))
+    if "native" in finding["origin"]:
+        assert "Native (most recent call last):" not in run.stderr, run.stderr
 
 
 # ---- uvloop ---------------------------------------------------------------------------------
@@ -239,6 +431,17 @@ def test_uvloop_objects_in_native_stack(interp, tmp_path):
     assert any(mod < k < m and same_file(fr.get("object") or "", loop_so)
                for k, fr in enumerate(hybrid) if "ip" in fr), fmt_native(hybrid)
     assert m == len(hybrid) - 1, fmt_native(hybrid)
+
+    # the text: uvloop's library between <module> and main, main last
+    block = created_at(run.stderr, "uv-leak")
+    where = "\n".join(block)
+    tmod = find_text(block, py_line(prog, marker_line(prog, "run"), "<module>"), "<module>")
+    tmain = find_text(block, py_line(prog, marker_line(prog, "uv"), "main"), "main")
+    in_uv = [k for k, ln in enumerate(block)
+             if ln.startswith("[native] ") and re.search(r"\(" + re.escape(loop_so) + r"\)", ln)]
+    assert in_uv and all(tmod < k < tmain for k in in_uv), f"no uvloop line ({loop_so}) before main:\n{where}"
+    assert tmain == len(block) - 1, where
+    assert_no_interpreter_frames(block, interp)
 
 
 # ---- a C program embedding Python -------------------------------------------------------------
@@ -300,6 +503,15 @@ def test_embedded_interpreter_native_main(interp, tmp_path, helper_dir):
     mod = index_of_python(hybrid, "<module>", prog, marker_line(prog, "run"))
     assert mod == 2, fmt_native(hybrid)
     assert index_of_python(hybrid, "main", prog, marker_line(prog, "embedded")) == len(hybrid) - 1, fmt_native(hybrid)
+
+    # the text starts at the program's main() and run_file(), with their lines
+    block = created_at(run.stderr, "embedded-leak")
+    src = NATIVE_SRC / "embed.c"
+    assert assert_native_text(block, "main", embed, src, source_line(src, "RUN:main")) == 0, block
+    assert assert_native_text(block, "run_file", embed, src, source_line(src, "RUN:embed")) == 1, block
+    assert find_text(block, py_line(prog, marker_line(prog, "run"), "<module>"), "<module>") == 2, block
+    assert find_text(block, py_line(prog, marker_line(prog, "embedded"), "main"), "main") == len(block) - 1, block
+    assert_no_interpreter_frames(block, interp)
 
 
 # ---- native=0 costs nothing ---------------------------------------------------------------------

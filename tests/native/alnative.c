@@ -4,8 +4,9 @@
  *
  *   alnative.spawn_from_c(coro)        asyncio.ensure_future(coro), called from C
  *   alnative.create_task_from_c(coro)  asyncio.get_running_loop().create_task(coro)
+ *   alnative.call_from_c(func)         func(), called from C (a Python callback)
  *
- * Lines the tests look for carry a "SPAWN:name" marker.  Built by build.sh
+ * Lines the tests look for carry a "SPAWN:name" or "CALL:name" marker.  Built by build.sh
  * with -g -O0 against the headers of the interpreter that imports it. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -38,9 +39,15 @@ static PyObject *create_task_from_c(PyObject *self, PyObject *coro)
     return task;
 }
 
+static PyObject *call_from_c(PyObject *self, PyObject *func)
+{
+    return PyObject_CallObject(func, NULL);   /* CALL:call_from_c */
+}
+
 static PyMethodDef methods[] = {
     {"spawn_from_c", spawn_from_c, METH_O, "asyncio.ensure_future(coro), called from C."},
     {"create_task_from_c", create_task_from_c, METH_O, "get_running_loop().create_task(coro), from C."},
+    {"call_from_c", call_from_c, METH_O, "func(), called from C."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -298,7 +298,7 @@ static void test_exact_messages(void **state)
     assert_int_equal(parse(&o, "jsonpath=/tmp/x", &c), 1);
     assert_string_equal(c.lines[0],
         "asyncleak: unknown option 'jsonpath' in ASYNCLEAK_OPTIONS (known: json_path, "
-        "log_path, watchdog, exitcode, stack_depth, native, max_findings, verbosity, "
+        "log_path, watchdog, exitcode, stack_depth, native, native_text, max_findings, verbosity, "
         "suppressions, resources, dump_signal, interval)");
     complaints_free(&c);
 
@@ -368,6 +368,32 @@ static void test_problems_counted_and_later_pairs_apply(void **state)
     assert_true(o.watchdog == 10.0);
     assert_int_equal(o.stack_depth, 16);
     assert_int_equal(o.native, 1);
+    complaints_free(&c);
+}
+
+/* native_text: one of three words, any case; a bad one keeps the default
+ * and is named in one line. */
+static void test_native_text_key(void **state)
+{
+    al_options o;
+    complaints c;
+
+    al_options_defaults(&o);
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_HYBRID);
+    assert_int_equal(parse(&o, "native_text=separate", &c), 0);
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_SEPARATE);
+    assert_int_equal(parse(&o, "native_text=OFF", &c), 0);
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_OFF);
+    assert_int_equal(parse(&o, "native_text=off:native_text=Hybrid", &c), 0);
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_HYBRID);
+
+    assert_int_equal(parse(&o, "native_text=native", &c), 1);
+    assert_string_equal(c.lines[0],
+        "asyncleak: bad value 'native' for option 'native_text': expected hybrid, separate or off");
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_HYBRID);
+    complaints_free(&c);
+    assert_int_equal(parse(&o, "native_text=off:native_text=:native_text= off", &c), 2);
+    assert_int_equal(o.native_text, AL_NATIVE_TEXT_OFF);   /* the last valid value */
     complaints_free(&c);
 }
 
@@ -510,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_message_is_one_line),
         cmocka_unit_test(test_problems_counted_and_later_pairs_apply),
+        cmocka_unit_test(test_native_text_key),
         cmocka_unit_test(test_null_callback_counts),
         cmocka_unit_test(test_last_wins),
         cmocka_unit_test(test_empty_items_ignored),
