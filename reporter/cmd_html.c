@@ -924,10 +924,8 @@ int al_cmd_html(int argc, char **argv)
     }
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (only_files || arg[0] != '-' || arg[1] == '\0') {
-            o.paths[o.npaths++] = argv[i];
-        } else if (strcmp(arg, "--") == 0) {
-            only_files = 1;
+        if (al_cliopts_positional(&o, argv[i], &only_files)) {
+            continue;
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             al_cmd_html_help(stdout);
             rc = 0;

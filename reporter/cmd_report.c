@@ -59,13 +59,9 @@ static int parse_args(int argc, char **argv, al_cliopts *o, int *format, int sar
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
 
-        if (only_files || arg[0] != '-' || arg[1] == '\0') {
-            o->paths[o->npaths++] = argv[i];
+        if (al_cliopts_positional(o, argv[i], &only_files))
             continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_files = 1;
-        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             if (sarif_cmd)
                 al_cmd_sarif_help(stdout);
             else

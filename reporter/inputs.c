@@ -82,6 +82,19 @@ static long long parse_count(const char *s)
     return n >= 1 ? n : -1;
 }
 
+int al_cliopts_positional(al_cliopts *o, char *arg, int *only_files)
+{
+    if (*only_files || arg[0] != '-' || arg[1] == '\0') {
+        o->paths[o->npaths++] = arg;
+        return 1;
+    }
+    if (strcmp(arg, "--") == 0) {
+        *only_files = 1;
+        return 1;
+    }
+    return 0;
+}
+
 int al_cliopts_take(al_cliopts *o, int argc, char **argv, int *i)
 {
     const char *v;

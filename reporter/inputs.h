@@ -42,6 +42,12 @@ int al_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 int al_take_option(const char *cmd, const char *name, int argc, char **argv, int *i,
                    const char **value);
 
+/* Handles arg when it names an input: a positional argument (anything not
+ * starting with '-', "-" itself, or everything after "--") is appended to
+ * o->paths; "--" itself sets *only_files.  Returns 1 when arg was taken, 0
+ * when it is an option for the caller to handle. */
+int al_cliopts_positional(al_cliopts *o, char *arg, int *only_files);
+
 /* Handles argv[*i] when it is one of the common options (--kind,
  * --min-count, --top, --suppressions, --ignore-lines).  Returns 1 when it was (*i
  * advanced past its value), 0 when it is not one of them, -1 on a usage
