@@ -70,7 +70,7 @@ $(CMD): $(REPORTER_OBJ) $(COMMON_OBJ)
 
 # Unit tests: each test_X.c links with the pure-C sources it names in a
 # "// links:" line (no CPython in them).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard common/*.h preload/*.h preload/*.c reporter/*.h reporter/*.c) $(COMMON_OBJ) $(DEPS_STAMP)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h common/*.h preload/*.h preload/*.c reporter/*.h reporter/*.c) $(COMMON_OBJ) $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Ipreload -o $@ $< $(shell sed -n 's|^// links: *||p' $<) $(COMMON_OBJ) -lcmocka -lpthread
 
