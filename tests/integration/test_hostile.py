@@ -312,7 +312,14 @@ def test_million_pending_tasks_bounded(interp, tmp_path):
     assert len([d for d in diagnostics(run.stderr) if "max_findings=1000 reached" in d]) == 1
     size = run.paths[run.pid].stat().st_size
     assert size < 4 * 1024 * 1024, f"report of 1000 findings is {size} bytes"
-    assert elapsed < 60, f"{MILLION} pending tasks took {elapsed:.1f} s (budget 60 s)\n{run.stdout}"
+    # Bounded time, judged against the same process so the machine's load
+    # cancels out (absolute figures belong to bench/, not to a timed test):
+    # the report at loop.close(), with 999,000 findings only counted, costs
+    # at most half again what creating the million tasks did.
+    m = re.search(r"spawned \d+ tasks in ([\d.]+) s, loop.close\(\) took ([\d.]+) s", run.stdout)
+    assert m, run.describe()
+    spawn_s, close_s = float(m.group(1)), float(m.group(2))
+    assert close_s < 1.5 * spawn_s, f"loop.close() took {close_s} s, spawning took {spawn_s} s"
 
 
 # ---- 4. deep stacks ------------------------------------------------------------------
