@@ -20,6 +20,7 @@
  */
 #include "al.h"
 #include "pyapi.h"
+#include "render_text.h"
 #include "resspec.h"
 #include "stacks.h"
 #include "typeslots.h"
@@ -466,27 +467,57 @@ static int called_from_finalizer(void)
     return r;
 }
 
-/* The running event loop of this thread (new reference), or NULL; through
- * _asyncio._get_running_loop, which is C. */
-static PyObject *running_loop(void)
+/* _asyncio.NAME() of the running thread (a C function: no program code):
+ * new reference, or NULL for None or when there is no running loop. */
+static PyObject *asyncio_c_call(PyObject **cache, const char *name)
 {
-    static PyObject *fn;
-    PyObject *loop = NULL;
+    PyObject *r = NULL;
 
-    if (fn == NULL) {
+    if (*cache == NULL) {
         PyObject *mod = PyImport_ImportModule("_asyncio");
-        fn = al_getattr(mod, "_get_running_loop");     /* kept for good */
+        *cache = al_getattr(mod, name);     /* kept for good */
         Py_XDECREF(mod);
     }
-    if (fn != NULL && PyCFunction_Check(fn))
-        loop = PyObject_CallObject(fn, NULL);
-    if (loop == Py_None) {
-        Py_DECREF(loop);
-        loop = NULL;
+    if (*cache != NULL && PyCFunction_Check(*cache))
+        r = PyObject_CallObject(*cache, NULL);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        r = NULL;
     }
     if (PyErr_Occurred())
         PyErr_Clear();
-    return loop;
+    return r;
+}
+
+static PyObject *running_loop(void)
+{
+    static PyObject *fn;
+    return asyncio_c_call(&fn, "_get_running_loop");
+}
+
+/* 1 when close() is called by asyncio's own code outside any task (a loop
+ * callback): the object's own life cycle, such as a subprocess transport
+ * that asyncio closes once the child has exited while a task still waits
+ * in proc.wait(), not an order the program chose. */
+static int closed_by_asyncio_callback(void)
+{
+    static PyObject *current_task_fn;
+    PyFrameObject *f = PyEval_GetFrame();   /* borrowed: the caller of close */
+    PyObject *code = f ? al_frame_code(f) : NULL;
+    PyObject *file = al_getattr(code, "co_filename");
+    const char *path = al_str_utf8(file);
+    PyObject *task;
+    int r = path != NULL && al_frame_is_asyncio_internal(path);
+
+    Py_XDECREF(file);
+    Py_XDECREF(code);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    if (!r)
+        return 0;
+    task = asyncio_c_call(&current_task_fn, "current_task");
+    Py_XDECREF(task);
+    return task == NULL;
 }
 
 static int close_before(PyObject *args, PyObject *kwargs)
@@ -503,7 +534,7 @@ static int close_before(PyObject *args, PyObject *kwargs)
         r->closed = 1;
         r->closed_at = al_stack_capture(al_opts.stack_depth);
         /* Cause 5: closed while pending tasks still hold it in their frames. */
-        users = al_active ? al_tasks_using(self, r->loop ? r->loop : loop) : NULL;
+        users = al_active && !closed_by_asyncio_callback() ? al_tasks_using(self, r->loop ? r->loop : loop) : NULL;
         Py_XDECREF(loop);
         if (users != NULL) {
             al_json *f = resource_finding(r, "closed_while_in_use", "close");
