@@ -66,6 +66,7 @@ typedef struct resource {
     uint64_t serial;
     const void *loop;       /* not owned; alive while obj is */
     uint32_t origin, closed_at;
+    uint32_t task_origin;   /* origin of the task that opened it, 0 = none */
     int kind;
     int closed, reported, before_attach;
     int has_finalizer;      /* its type has a tp_finalize (__del__) */
@@ -153,25 +154,67 @@ void al_resources_reset(void)
         drop(r);
 }
 
+static int in_dir(const char *file, const char *dir)
+{
+    return file != NULL && dir != NULL && strncmp(file, dir, strlen(dir)) == 0;
+}
+
+/* The loop handing control to a callback or a task step: Handle._run in
+ * asyncio/events.py ("_run" before 3.11). */
+static int is_dispatch(const al_json *frame)
+{
+    const char *file = al_json_get_str(frame, "file");
+    const char *fn = al_json_get_str(frame, "function");
+    size_t n = fn ? strlen(fn) : 0;
+
+    return al_frame_is_asyncio_internal(file) && strstr(file, "/events.py") != NULL
+        && n >= 4 && strcmp(fn + n - 4, "_run") == 0;
+}
+
+/* Drops the trailing frames of st that are inside dir (when not NULL) or
+ * asyncio's own, in any mix (a library calling asyncio calling the library);
+ * the outermost frame always stays.  Returns 1 when no frame of the program
+ * lies between the loop and the open: the loop's dispatch was among the
+ * frames dropped, or (uvloop dispatches from C) only library and asyncio
+ * frames were there at all. */
+static int trim_origin(al_json *st, const char *dir)
+{
+    al_json *frames = al_json_get(st, "frames");
+    size_t n = al_json_len(frames);
+    int by_loop = 0;
+    const char *file;
+
+    while (n > 1) {
+        file = al_json_get_str(al_json_at(frames, n - 1), "file");
+        if (!in_dir(file, dir) && !al_frame_is_asyncio_internal(file))
+            break;
+        by_loop |= is_dispatch(al_json_at(frames, n - 1));
+        n--;
+    }
+    file = n > 0 ? al_json_get_str(al_json_at(frames, 0), "file") : NULL;
+    if (n == 1 && (in_dir(file, dir) || al_frame_is_asyncio_internal(file)))
+        by_loop = 1;
+    while (al_json_len(frames) > n)
+        al_json_free(frames->u.array.items[--frames->u.array.len]);
+    return by_loop;
+}
+
 /* The origin without the library's own frames (the constructor chain of the
- * resource inside its package) nor asyncio's. */
+ * resource inside its package) nor asyncio's.  An object that a library
+ * opened inside a task of its own (asyncpg's pool connects its connections
+ * from tasks made by gather) takes that task's origin instead: the line of
+ * the program that led to the task. */
 static al_json *origin_json(const resource *r)
 {
-    al_json *st = al_stack_resolve(r->origin, 1);
-    al_json *frames = al_json_get(st, "frames");
     const char *dir = r->kind >= 0 ? g_kinds[r->kind].package_dir : NULL;
-    size_t n = al_json_len(frames);
+    al_json *st = al_stack_resolve(r->origin, 0);
 
-    if (dir != NULL) {
-        size_t len = strlen(dir);
-        while (n > 1) {
-            const char *file = al_json_get_str(al_json_at(frames, n - 1), "file");
-            if (file == NULL || strncmp(file, dir, len) != 0)
-                break;
-            n--;
-        }
-        while (al_json_len(frames) > n) {
-            al_json_free(frames->u.array.items[--frames->u.array.len]);
+    if (st != NULL && trim_origin(st, dir) && r->task_origin != 0) {
+        al_json *task_st = al_stack_resolve(r->task_origin, 0);
+        if (task_st != NULL) {
+            al_json_free(st);
+            st = task_st;
+            trim_origin(st, dir);
         }
     }
     return st;
@@ -377,6 +420,67 @@ static PyObject *loop_of(PyObject *obj, int kind_index)
     return loop;
 }
 
+/* _asyncio.NAME() of the running thread (a C function: no program code):
+ * new reference, or NULL for None or when there is no running loop. */
+static PyObject *asyncio_c_call(PyObject **cache, const char *name)
+{
+    PyObject *r = NULL;
+
+    if (*cache == NULL) {
+        PyObject *mod = PyImport_ImportModule("_asyncio");
+        *cache = al_getattr(mod, name);     /* kept for good */
+        Py_XDECREF(mod);
+    }
+    if (*cache != NULL && PyCFunction_Check(*cache))
+        r = PyObject_CallObject(*cache, NULL);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        r = NULL;
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return r;
+}
+
+static PyObject *running_loop(void)
+{
+    static PyObject *fn;
+    return asyncio_c_call(&fn, "_get_running_loop");
+}
+
+/* The task running now on this thread's loop (new reference) or NULL:
+ * _asyncio._current_tasks[loop], a dict of the C module on 3.8-3.13. */
+static PyObject *current_task(void)
+{
+    static PyObject *tasks;
+    PyObject *loop, *task = NULL;
+
+    if (tasks == NULL) {
+        PyObject *mod = PyImport_ImportModule("_asyncio");
+        tasks = al_getattr(mod, "_current_tasks");      /* kept for good */
+        Py_XDECREF(mod);
+        if (PyErr_Occurred())
+            PyErr_Clear();
+    }
+    if (tasks == NULL || !PyDict_Check(tasks) || (loop = running_loop()) == NULL)
+        return NULL;
+    task = PyDict_GetItem(tasks, loop);     /* borrowed; no exception set */
+    Py_XINCREF(task);
+    Py_DECREF(loop);
+    return task;
+}
+
+/* Origin of the task running now, if the tool knows it (0 otherwise). */
+static uint32_t current_task_origin(void)
+{
+    PyObject *task = current_task();
+    al_task_rec *rec = task ? al_registry_get(&al_tasks, task) : NULL;
+    uint32_t origin = rec ? rec->origin : 0;
+
+    Py_XDECREF(task);
+    return origin;
+}
+
 static void record_open(PyObject *obj, int kind_index)
 {
     resource *r = find(obj);
@@ -413,6 +517,7 @@ static void record_open(PyObject *obj, int kind_index)
     r->serial = g_next_serial++;
     r->kind = kind_index;
     r->origin = al_stack_capture(al_opts.stack_depth);
+    r->task_origin = current_task_origin();
     r->type_name = type_name(obj);
     loop = loop_of(obj, kind_index);
     r->loop = loop;             /* the resource keeps its loop alive */
@@ -467,41 +572,12 @@ static int called_from_finalizer(void)
     return r;
 }
 
-/* _asyncio.NAME() of the running thread (a C function: no program code):
- * new reference, or NULL for None or when there is no running loop. */
-static PyObject *asyncio_c_call(PyObject **cache, const char *name)
-{
-    PyObject *r = NULL;
-
-    if (*cache == NULL) {
-        PyObject *mod = PyImport_ImportModule("_asyncio");
-        *cache = al_getattr(mod, name);     /* kept for good */
-        Py_XDECREF(mod);
-    }
-    if (*cache != NULL && PyCFunction_Check(*cache))
-        r = PyObject_CallObject(*cache, NULL);
-    if (r == Py_None) {
-        Py_DECREF(r);
-        r = NULL;
-    }
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    return r;
-}
-
-static PyObject *running_loop(void)
-{
-    static PyObject *fn;
-    return asyncio_c_call(&fn, "_get_running_loop");
-}
-
 /* 1 when close() is called by asyncio's own code outside any task (a loop
  * callback): the object's own life cycle, such as a subprocess transport
  * that asyncio closes once the child has exited while a task still waits
  * in proc.wait(), not an order the program chose. */
 static int closed_by_asyncio_callback(void)
 {
-    static PyObject *current_task_fn;
     PyFrameObject *f = PyEval_GetFrame();   /* borrowed: the caller of close */
     PyObject *code = f ? al_frame_code(f) : NULL;
     PyObject *file = al_getattr(code, "co_filename");
@@ -515,7 +591,7 @@ static int closed_by_asyncio_callback(void)
         PyErr_Clear();
     if (!r)
         return 0;
-    task = asyncio_c_call(&current_task_fn, "current_task");
+    task = current_task();
     Py_XDECREF(task);
     return task == NULL;
 }

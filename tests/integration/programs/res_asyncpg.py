@@ -12,7 +12,9 @@ usage: res_asyncpg.py SCENARIO DSN
   pool_gc        create_pool(), one query, dropped unclosed: the pool and its
                  one connection freed while the loop runs (gc), both at the
                  create_pool() line.
-  pool_kept      a pool kept referenced, never closed (loop_close).
+  pool_kept      a pool of two connections kept referenced, never closed
+                 (loop_close).  asyncpg opens the second connection in a task
+                 of its own (gather): its origin is still the create_pool() line.
   pool_closed    `async with create_pool()` and `await pool.close()`: no finding.
   pool_in_use    pool.terminate() while a task waits for a query on a
                  connection it acquired (closed_while_in_use).
@@ -94,7 +96,7 @@ async def pool_gc(dsn):
 
 
 async def pool_kept(dsn):
-    pool = await asyncpg.create_pool(dsn, **POOL_ARGS)  # ORIGIN:pool_kept
+    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=2)  # ORIGIN:pool_kept
     KEEP.append(pool)
     print("result:", await pool.fetchval("SELECT 1"))
 

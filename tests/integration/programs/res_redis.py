@@ -14,7 +14,8 @@ usage: res_redis.py SCENARIO PORT   (the server listens on 127.0.0.1:PORT)
                  (connection_pool=): both dropped unclosed, each at its line.
   pool_closed    client.close() and pool.disconnect(): no finding.
   client_in_use  client.close() while a task waits in BLPOP: closed_while_in_use
-                 for the client (the task named "blpop").
+                 for the client and for its pool, which close() disconnects
+                 (the task named "blpop").
 
 Every scenario prints "ping: True" and "done", and exits 0.
 """
