@@ -411,3 +411,56 @@ def test_redis_client_closed_while_in_use(rd, tmp_path):
     for type_name in (REDIS_CLIENT, REDIS_POOL):
         assert_in_use(f["closed_while_in_use", type_name], type_name, prog,
                       "in_use", "in_use_close", "blpop", "blpop_task", "blpop")
+
+
+# ---- the mechanisms underneath, on every interpreter --------------------------------
+# asyncpg's Pool takes no weak reference; redis-py and aiohttp report through
+# the exception handler from __del__, which the cycle collector runs after it
+# has told the tool of the free.  The same with classes of a resources= spec
+# (programs/res_lifecyclelib.py), on CPython 3.8 to 3.13.
+
+LIFECYCLE = "res_lifecycle.py"
+LIFECYCLE_KINDS = "res_lifecyclelib:Slotted close=close\nres_lifecyclelib:Chatty close=close\n"
+
+
+def run_lifecycle(interp, tmp_path, scenario):
+    kinds = tmp_path / "kinds.txt"
+    kinds.write_text(LIFECYCLE_KINDS)
+    run = run_program(interp, tmp_path, LIFECYCLE, scenario, options=[f"resources={kinds}"])
+    base = run_plain([interp.exe, program_path(LIFECYCLE), scenario])
+    assert (run.returncode, run.stdout) == (base.returncode, base.stdout) == (0, "done\n"), run.describe()
+    return run
+
+
+def test_no_weakref_support_tracked_by_finalizer(interp, tmp_path):
+    """__slots__ without __weakref__: freed by reference counting, by the
+    cycle collector, as a subclass instance (gc), kept open (loop_close);
+    a closed one gives nothing."""
+    prog = program_path(LIFECYCLE)
+    run = run_lifecycle(interp, tmp_path, "slotted")
+    got = sorted((f["kind"], f["resource"]["type"], f["when"], f["origin"]["frames"][-1]["line"])
+                 for f in run.findings())
+    want = sorted([("unclosed_resource", "res_lifecyclelib.Slotted", "gc", marker_line(prog, "slotted_refcount")),
+                   ("unclosed_resource", "res_lifecyclelib.Slotted", "gc", marker_line(prog, "slotted_cycle")),
+                   ("unclosed_resource", "res_lifecyclelib.SlottedChild", "gc",
+                    marker_line(prog, "slotted_child")),
+                   ("unclosed_resource", "res_lifecyclelib.Slotted", "loop_close",
+                    marker_line(prog, "slotted_kept"))])
+    assert got == want, run.describe()
+    for f in run.findings():
+        assert_origin(f, prog, f["origin"]["frames"][-1]["line"], outer="<module>")
+
+
+def test_del_message_kept_when_the_cycle_collector_frees(interp, tmp_path):
+    """A class whose __del__ says "Unclosed ..." to the exception handler:
+    freed by reference counting or by the cycle collector, the finding
+    carries the message (asyncio_message); asyncio still prints it."""
+    prog = program_path(LIFECYCLE)
+    run = run_lifecycle(interp, tmp_path, "chatty")
+    got = sorted((f["kind"], f["when"], f["origin"]["frames"][-1]["line"], f.get("asyncio_message"))
+                 for f in run.findings())
+    want = sorted([("unclosed_resource", "gc", marker_line(prog, marker), "Unclosed chatty client")
+                   for marker in ("chatty_refcount", "chatty_cycle")])
+    assert got == want, run.describe()
+    assert run.stderr.count("Unclosed chatty client\n") >= 2, run.describe()
+    assert run.stderr.count('asyncio said: "Unclosed chatty client"') == 2, run.describe()
