@@ -46,7 +46,6 @@ static const char *const builtin_specs[] = {
     "redis.asyncio.client:Redis open=__init__ close=close,aclose",
     "redis.asyncio.connection:ConnectionPool open=__init__ close=disconnect,aclose",
 };
-#define N_BUILTIN (int)(sizeof builtin_specs / sizeof *builtin_specs)
 
 #define MAX_KINDS 64
 
