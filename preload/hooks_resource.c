@@ -9,9 +9,18 @@
  * record where it was closed.  Reported: at loop close for the resources of
  * that loop, when freed unclosed (gc; for aiohttp, its own "Unclosed client
  * session" message still reaches the exception handler first), and at exit.
+ *
+ * Seeing an object freed: a weak reference with a callback; for instances
+ * that take none (a class with __slots__ and no __weakref__, such as
+ * asyncpg's Pool), a tp_finalize of ours set on their Python class when it
+ * has none.  The cycle collector calls weakref callbacks before finalizers
+ * (__del__), so a resource whose __del__ may still report through the
+ * exception handler is held back until the collection ends (gc.callbacks
+ * "stop") and then reported with the library's message when one came.
  */
 #include "al.h"
 #include "pyapi.h"
+#include "render_text.h"
 #include "resspec.h"
 #include "stacks.h"
 #include "typeslots.h"
@@ -33,6 +42,7 @@ static const char *const builtin_specs[] = {
     "httpx:AsyncClient open=__init__ close=aclose,__aexit__",
     "asyncpg.connection:Connection open=__init__ close=close,terminate",
     "asyncpg.pool:Pool open=__init__ close=close,terminate",
+    /* redis-py 4.2-4.x: close / disconnect; 5.x adds aclose to both. */
     "redis.asyncio.client:Redis open=__init__ close=close,aclose",
     "redis.asyncio.connection:ConnectionPool open=__init__ close=disconnect,aclose",
 };
@@ -42,6 +52,7 @@ static const char *const builtin_specs[] = {
 typedef struct kind {
     al_resspec spec;
     int installed;
+    int builtin;            /* one of builtin_specs: its methods vary by version */
     char *package_dir;      /* ".../aiohttp/": frames inside are the library's own */
 } kind;
 
@@ -54,15 +65,20 @@ typedef struct resource {
     uint64_t serial;
     const void *loop;       /* not owned; alive while obj is */
     uint32_t origin, closed_at;
+    uint32_t task_origin;   /* origin of the task that opened it, 0 = none */
     int kind;
     int closed, reported, before_attach;
+    int has_finalizer;      /* its type has a tp_finalize (__del__) */
+    int dying;              /* freed by the cycle collector, report held back */
     char *type_name;        /* "aiohttp.client.ClientSession" */
-    PyObject *weakref;      /* owned; its callback drops this record */
+    PyObject *weakref;      /* owned; its callback drops this record; NULL
+                             * when res_finalize does (no weakref support) */
     UT_hash_handle hh;
 } resource;
 
 static resource *g_resources;
 static uint64_t g_next_serial = 1;
+static int g_ndying;            /* records with dying set */
 
 static void add_kind(const char *line, const char *file, int lineno)
 {
@@ -83,6 +99,7 @@ static void add_kind(const char *line, const char *file, int lineno)
         return;
     }
     g_kinds[g_nkinds].spec = spec;
+    g_kinds[g_nkinds].builtin = file == NULL;
     g_nkinds++;
     g_pending++;
 }
@@ -121,6 +138,8 @@ static resource *find(const void *obj)
 
 static void drop(resource *r)
 {
+    if (r->dying)
+        g_ndying--;
     HASH_DEL(g_resources, r);
     Py_XDECREF(r->weakref);
     free(r->type_name);
@@ -134,25 +153,67 @@ void al_resources_reset(void)
         drop(r);
 }
 
+static int in_dir(const char *file, const char *dir)
+{
+    return file != NULL && dir != NULL && strncmp(file, dir, strlen(dir)) == 0;
+}
+
+/* The loop handing control to a callback or a task step: Handle._run in
+ * asyncio/events.py ("_run" before 3.11). */
+static int is_dispatch(const al_json *frame)
+{
+    const char *file = al_json_get_str(frame, "file");
+    const char *fn = al_json_get_str(frame, "function");
+    size_t n = fn ? strlen(fn) : 0;
+
+    return al_frame_is_asyncio_internal(file) && strstr(file, "/events.py") != NULL
+        && n >= 4 && strcmp(fn + n - 4, "_run") == 0;
+}
+
+/* Drops the trailing frames of st that are inside dir (when not NULL) or
+ * asyncio's own, in any mix (a library calling asyncio calling the library);
+ * the outermost frame always stays.  Returns 1 when no frame of the program
+ * lies between the loop and the open: the loop's dispatch was among the
+ * frames dropped, or (uvloop dispatches from C) only library and asyncio
+ * frames were there at all. */
+static int trim_origin(al_json *st, const char *dir)
+{
+    al_json *frames = al_json_get(st, "frames");
+    size_t n = al_json_len(frames);
+    int by_loop = 0;
+    const char *file;
+
+    while (n > 1) {
+        file = al_json_get_str(al_json_at(frames, n - 1), "file");
+        if (!in_dir(file, dir) && !al_frame_is_asyncio_internal(file))
+            break;
+        by_loop |= is_dispatch(al_json_at(frames, n - 1));
+        n--;
+    }
+    file = n > 0 ? al_json_get_str(al_json_at(frames, 0), "file") : NULL;
+    if (n == 1 && (in_dir(file, dir) || al_frame_is_asyncio_internal(file)))
+        by_loop = 1;
+    while (al_json_len(frames) > n)
+        al_json_free(frames->u.array.items[--frames->u.array.len]);
+    return by_loop;
+}
+
 /* The origin without the library's own frames (the constructor chain of the
- * resource inside its package) nor asyncio's. */
+ * resource inside its package) nor asyncio's.  An object that a library
+ * opened inside a task of its own (asyncpg's pool connects its connections
+ * from tasks made by gather) takes that task's origin instead: the line of
+ * the program that led to the task. */
 static al_json *origin_json(const resource *r)
 {
-    al_json *st = al_stack_resolve(r->origin, 1);
-    al_json *frames = al_json_get(st, "frames");
     const char *dir = r->kind >= 0 ? g_kinds[r->kind].package_dir : NULL;
-    size_t n = al_json_len(frames);
+    al_json *st = al_stack_resolve(r->origin, 0);
 
-    if (dir != NULL) {
-        size_t len = strlen(dir);
-        while (n > 1) {
-            const char *file = al_json_get_str(al_json_at(frames, n - 1), "file");
-            if (file == NULL || strncmp(file, dir, len) != 0)
-                break;
-            n--;
-        }
-        while (al_json_len(frames) > n) {
-            al_json_free(frames->u.array.items[--frames->u.array.len]);
+    if (st != NULL && trim_origin(st, dir) && r->task_origin != 0) {
+        al_json *task_st = al_stack_resolve(r->task_origin, 0);
+        if (task_st != NULL) {
+            al_json_free(st);
+            st = task_st;
+            trim_origin(st, dir);
         }
     }
     return st;
@@ -188,7 +249,92 @@ static void report(resource *r, const char *when, const char *asyncio_msg)
     al_report_add(f);
 }
 
-/* Weak reference callback: the object is being freed. */
+/* ---- seeing resources freed ---- */
+
+static int g_collecting;        /* between gc.callbacks "start" and "stop" */
+static int g_gc_cb_state;       /* 0 not yet, 1 registered, -1 failed */
+
+static void report_freed(resource *r)
+{
+    if (al_active && !r->closed && !r->reported) {
+        report(r, "gc", NULL);
+        al_report_commit(0);
+    }
+}
+
+/* Reports the records held back during a collection (no message came from
+ * their __del__) and drops them.  Returns how many were reported. */
+static int flush_dying(void)
+{
+    resource *r, *tmp;
+    int n = 0;
+
+    if (g_ndying == 0)
+        return 0;
+    HASH_ITER(hh, g_resources, r, tmp) {
+        if (!r->dying)
+            continue;
+        if (al_active && !r->closed && !r->reported) {
+            report(r, "gc", NULL);
+            n++;
+        }
+        drop(r);
+    }
+    return n;
+}
+
+/* gc.callbacks entry: (phase, info). */
+static PyObject *on_gc_phase(PyObject *self, PyObject *args)
+{
+    PyObject *phase = args && PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
+
+    if (phase != NULL && PyUnicode_Check(phase)) {
+        if (PyUnicode_CompareWithASCIIString(phase, "start") == 0) {
+            g_collecting = 1;
+        } else if (PyUnicode_CompareWithASCIIString(phase, "stop") == 0) {
+            al_exc_state exc;
+            g_collecting = 0;
+            al_exc_save(&exc);
+            if (flush_dying() > 0)
+                al_report_commit(0);
+            al_exc_restore(&exc);
+        }
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    Py_INCREF(Py_None);
+    return Py_None;
+}
+
+static PyMethodDef on_gc_phase_def = {"asyncleak_gc_phase", on_gc_phase, METH_VARARGS, NULL};
+
+/* Appends on_gc_phase to gc.callbacks, once, when the first resource whose
+ * type has a finalizer is opened (the only ones held back).  A program that
+ * empties gc.callbacks loses the hold-back: reports then come without the
+ * library's message, or at the next report point. */
+static void register_gc_callback(void)
+{
+    PyObject *gc, *list, *fn;
+
+    if (g_gc_cb_state != 0)
+        return;
+    g_gc_cb_state = -1;
+    gc = PyImport_ImportModule("gc");
+    list = al_getattr(gc, "callbacks");
+    fn = list && PyList_Check(list) ? PyCFunction_New(&on_gc_phase_def, NULL) : NULL;
+    if (fn != NULL && PyList_Append(list, fn) == 0)
+        g_gc_cb_state = 1;
+    Py_XDECREF(fn);
+    Py_XDECREF(list);
+    Py_XDECREF(gc);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+}
+
+/* Weak reference callback: the object is being freed.  Reference counting
+ * runs __del__ first (its message, if any, was handled already); the cycle
+ * collector runs it after this callback, so such a record waits for the
+ * end of the collection (the object is still alive in between). */
 static PyObject *on_freed(PyObject *key, PyObject *weakref)
 {
     const void *obj = PyLong_AsVoidPtr(key);
@@ -196,15 +342,17 @@ static PyObject *on_freed(PyObject *key, PyObject *weakref)
 
     if (PyErr_Occurred())
         PyErr_Clear();
-    if (r != NULL && r->weakref == weakref) {
-        if (al_active && !r->closed && !r->reported) {
-            al_exc_state exc;
-            al_exc_save(&exc);
-            report(r, "gc", NULL);
-            al_report_commit(0);
-            al_exc_restore(&exc);
+    if (r != NULL && r->weakref == weakref && !r->dying) {
+        al_exc_state exc;
+        al_exc_save(&exc);
+        if (g_collecting && r->has_finalizer && al_active && !r->closed && !r->reported) {
+            r->dying = 1;
+            g_ndying++;
+        } else {
+            report_freed(r);
+            drop(r);
         }
-        drop(r);
+        al_exc_restore(&exc);
     }
     Py_INCREF(Py_None);
     return Py_None;
@@ -212,18 +360,138 @@ static PyObject *on_freed(PyObject *key, PyObject *weakref)
 
 static PyMethodDef on_freed_def = {"asyncleak_resource_freed", on_freed, METH_O, NULL};
 
+/* tp_finalize of a resource class whose instances take no weak reference.
+ * Contract of tp_finalize: no exception left, the caller's kept. */
+static void res_finalize(PyObject *self)
+{
+    resource *r = find(self);
+
+    if (r != NULL && r->weakref == NULL) {
+        al_exc_state exc;
+        al_exc_save(&exc);
+        report_freed(r);
+        drop(r);
+        al_exc_restore(&exc);
+    }
+}
+
+/* 1 when instances of type can be seen freed through res_finalize: it is
+ * set already, or the type is a Python class without a finalizer of its own
+ * (it gets ours; its subclasses made later inherit it). */
+static int finalizer_watch(PyObject *type)
+{
+    al_destructor fin = al_type_get_finalize(type);
+
+    if (fin == (al_destructor)res_finalize)
+        return 1;
+    if (fin != NULL || !(PyType_GetFlags((PyTypeObject *)type) & Py_TPFLAGS_HEAPTYPE))
+        return 0;
+    al_type_set_finalize(type, (al_destructor)res_finalize);
+    return 1;
+}
+
 static char *type_name(PyObject *obj)
 {
     return al_type_qualified_name((PyObject *)Py_TYPE(obj));
 }
 
+static PyObject *g_kind_class[MAX_KINDS];
+
+/* The object's event loop: its _loop from the instance dict, or from a
+ * __slots__ member of the kind's class (asyncpg), read by the member
+ * descriptor itself (no program code runs).  New reference or NULL. */
+static PyObject *loop_of(PyObject *obj, int kind_index)
+{
+    PyObject *dict = g_kind_class[kind_index] ? al_type_dict(g_kind_class[kind_index]) : NULL;
+    PyObject *d = dict ? PyDict_GetItemString(dict, "_loop") : NULL;   /* borrowed */
+    PyObject *loop;
+
+    if (d != NULL && strcmp(al_type_name(d), "member_descriptor") == 0)
+        loop = al_descr_get(d, obj);
+    else
+        loop = al_instance_attr(obj, "_loop");
+    if (loop == Py_None) {
+        Py_DECREF(loop);
+        loop = NULL;
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return loop;
+}
+
+/* _asyncio.NAME() of the running thread (a C function: no program code):
+ * new reference, or NULL for None or when there is no running loop. */
+static PyObject *asyncio_c_call(PyObject **cache, const char *name)
+{
+    PyObject *r = NULL;
+
+    if (*cache == NULL) {
+        PyObject *mod = PyImport_ImportModule("_asyncio");
+        *cache = al_getattr(mod, name);     /* kept for good */
+        Py_XDECREF(mod);
+    }
+    if (*cache != NULL && PyCFunction_Check(*cache))
+        r = PyObject_CallObject(*cache, NULL);
+    if (r == Py_None) {
+        Py_DECREF(r);
+        r = NULL;
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return r;
+}
+
+static PyObject *running_loop(void)
+{
+    static PyObject *fn;
+    return asyncio_c_call(&fn, "_get_running_loop");
+}
+
+/* The task running now on this thread's loop (new reference) or NULL:
+ * _asyncio._current_tasks[loop], a dict of the C module on 3.8-3.13. */
+static PyObject *current_task(void)
+{
+    static PyObject *tasks;
+    PyObject *loop, *task = NULL;
+
+    if (tasks == NULL) {
+        PyObject *mod = PyImport_ImportModule("_asyncio");
+        tasks = al_getattr(mod, "_current_tasks");      /* kept for good */
+        Py_XDECREF(mod);
+        if (PyErr_Occurred())
+            PyErr_Clear();
+    }
+    if (tasks == NULL || !PyDict_Check(tasks) || (loop = running_loop()) == NULL)
+        return NULL;
+    task = PyDict_GetItem(tasks, loop);     /* borrowed; no exception set */
+    Py_XINCREF(task);
+    Py_DECREF(loop);
+    return task;
+}
+
+/* Origin of the task running now, if the tool knows it (0 otherwise). */
+static uint32_t current_task_origin(void)
+{
+    PyObject *task = current_task();
+    al_task_rec *rec = task ? al_registry_get(&al_tasks, task) : NULL;
+    uint32_t origin = rec ? rec->origin : 0;
+
+    Py_XDECREF(task);
+    return origin;
+}
+
 static void record_open(PyObject *obj, int kind_index)
 {
     resource *r = find(obj);
-    PyObject *key, *cb, *loop;
+    PyObject *key, *cb, *loop, *type = (PyObject *)Py_TYPE(obj);
 
-    if (r != NULL)
-        drop(r);        /* __init__ called again, or an address reused after a missed free */
+    if (r != NULL) {
+        /* __init__ called again, or an address reused: by an object freed
+         * during a collection still in progress, or after a missed free. */
+        if (r->dying)
+            report_freed(r);
+        drop(r);
+    }
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return;
@@ -233,19 +501,25 @@ static void record_open(PyObject *obj, int kind_index)
     Py_XDECREF(cb);
     Py_XDECREF(key);
     if (r->weakref == NULL) {
-        /* Not weak-referenceable: without a way to see it freed, its
-         * address could be reused, so it is not tracked. */
         PyErr_Clear();
-        free(r);
-        return;
+        /* No weak reference: without a way to see it freed, its address
+         * could be reused, so it is tracked only through res_finalize. */
+        if (!finalizer_watch(type)) {
+            free(r);
+            return;
+        }
+    } else if (al_type_get_finalize(type) != NULL) {
+        r->has_finalizer = 1;
+        register_gc_callback();
     }
     r->obj = obj;
     r->serial = g_next_serial++;
     r->kind = kind_index;
     r->origin = al_stack_capture(al_opts.stack_depth);
+    r->task_origin = current_task_origin();
     r->type_name = type_name(obj);
-    loop = al_instance_attr(obj, "_loop");
-    r->loop = loop != Py_None ? loop : NULL;   /* the resource keeps its loop alive */
+    loop = loop_of(obj, kind_index);
+    r->loop = loop;             /* the resource keeps its loop alive */
     Py_XDECREF(loop);
     HASH_ADD_PTR(g_resources, obj, r);
 }
@@ -257,7 +531,6 @@ static PyObject *self_arg(PyObject *args)
 
 /* Which kind an open/close wrapper belongs to is found from the object's
  * type: the first installed kind whose class is in its MRO. */
-static PyObject *g_kind_class[MAX_KINDS];
 
 static int kind_of(PyObject *obj)
 {
@@ -298,17 +571,47 @@ static int called_from_finalizer(void)
     return r;
 }
 
+/* 1 when close() is called by asyncio's own code outside any task (a loop
+ * callback): the object's own life cycle, such as a subprocess transport
+ * that asyncio closes once the child has exited while a task still waits
+ * in proc.wait(), not an order the program chose. */
+static int closed_by_asyncio_callback(void)
+{
+    PyFrameObject *f = PyEval_GetFrame();   /* borrowed: the caller of close */
+    PyObject *code = f ? al_frame_code(f) : NULL;
+    PyObject *file = al_getattr(code, "co_filename");
+    const char *path = al_str_utf8(file);
+    PyObject *task;
+    int r = path != NULL && al_frame_is_asyncio_internal(path);
+
+    Py_XDECREF(file);
+    Py_XDECREF(code);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    if (!r)
+        return 0;
+    task = current_task();
+    Py_XDECREF(task);
+    return task == NULL;
+}
+
 static int close_before(PyObject *args, PyObject *kwargs)
 {
     PyObject *self = self_arg(args);
     resource *r = self ? find(self) : NULL;
 
-    if (r != NULL && !r->closed && !called_from_finalizer()) {
+    if (r != NULL && !r->closed && !r->dying && !called_from_finalizer()) {
         al_json *users;
+        /* A resource without _loop (redis, httpx) is used from the loop
+         * running now: its tasks are the ones to look at, and the task
+         * closing it is not one of its users. */
+        PyObject *loop = r->loop == NULL ? running_loop() : NULL;
         r->closed = 1;
         r->closed_at = al_stack_capture(al_opts.stack_depth);
         /* Cause 5: closed while pending tasks still hold it in their frames. */
-        if (al_active && (users = al_tasks_using(self, r->loop)) != NULL) {
+        users = al_active && !closed_by_asyncio_callback() ? al_tasks_using(self, r->loop ? r->loop : loop) : NULL;
+        Py_XDECREF(loop);
+        if (users != NULL) {
             al_json *f = resource_finding(r, "closed_while_in_use", "close");
             char msg[96];
             snprintf(msg, sizeof msg, "was closed while %zu pending task%s still used it",
@@ -370,7 +673,7 @@ static void install_kind(int i)
     PyObject *mod = PyImport_ImportModule(k->spec.module);
     PyObject *cls = mod;
     char *q = strdup(k->spec.qualname), *part, *save = NULL;
-    int j, ok = 1;
+    int j, nopen = 0, nclose = 0;
 
     Py_XINCREF(cls);
     for (part = q ? strtok_r(q, ".", &save) : NULL; part && cls; part = strtok_r(NULL, ".", &save)) {
@@ -398,10 +701,12 @@ static void install_kind(int i)
     k->package_dir = strcmp(k->spec.module, "asyncio") == 0 || strncmp(k->spec.module, "asyncio.", 8) == 0
         ? NULL : package_dir(k->spec.module);
     for (j = 0; j < k->spec.nopen; j++)
-        ok &= al_wrap_attr(cls, k->spec.open[j], NULL, open_after) == 0;
+        nopen += al_wrap_attr(cls, k->spec.open[j], NULL, open_after) == 0;
     for (j = 0; j < k->spec.nclose; j++)
-        ok &= al_wrap_attr(cls, k->spec.close[j], close_before, NULL) == 0;
-    if (!ok)
+        nclose += al_wrap_attr(cls, k->spec.close[j], close_before, NULL) == 0;
+    /* A built-in kind lists the methods of several releases (redis-py 4
+     * has close, 5 adds aclose): only one of each kind is needed there. */
+    if (k->builtin ? nopen == 0 || nclose == 0 : nopen < k->spec.nopen || nclose < k->spec.nclose)
         al_diag("resource kind %s:%s: a method to wrap is missing", k->spec.module, k->spec.qualname);
     g_kind_class[i] = cls;
     cls = NULL;
@@ -455,7 +760,7 @@ void al_resources_sweep(void)
 int al_report_unclosed_resources(const void *loop, const char *when)
 {
     resource *r, *tmp;
-    int n = 0;
+    int n = flush_dying();      /* a collection whose "stop" never came */
 
     HASH_ITER(hh, g_resources, r, tmp) {
         if (r->closed || r->reported || (loop != NULL && r->loop != loop))
@@ -468,7 +773,8 @@ int al_report_unclosed_resources(const void *loop, const char *when)
 
 void al_resources_exception_context(PyObject *context, const char *message)
 {
-    static const char *const keys[] = {"client_session", "connector", "transport", NULL};
+    /* aiohttp: client_session, connector; redis-py: client. */
+    static const char *const keys[] = {"client_session", "connector", "transport", "client", NULL};
     int i;
 
     for (i = 0; keys[i] != NULL; i++) {
@@ -478,6 +784,8 @@ void al_resources_exception_context(PyObject *context, const char *message)
             report(r, "gc", message);
             al_report_commit(0);
         }
+        if (r != NULL && r->dying)
+            drop(r);        /* its weak reference is dead already */
     }
 }
 
@@ -488,7 +796,7 @@ al_json *al_open_resource_entries(void)
 
     HASH_ITER(hh, g_resources, r, tmp) {
         al_json *f;
-        if (r->closed)
+        if (r->closed || r->dying)
             continue;
         /* The object's description only: kind/when belong to the caller. */
         f = resource_finding(r, NULL, NULL);
@@ -504,7 +812,7 @@ int al_report_dump_resources(void)
 
     HASH_ITER(hh, g_resources, r, tmp) {
         al_json *f;
-        if (r->closed)
+        if (r->closed || r->dying)
             continue;
         f = resource_finding(r, "unclosed_resource", "dump");
         al_json_set_str(f, "message", "is open (on-demand dump)");
@@ -520,7 +828,7 @@ void al_count_live_resources(void (*fn)(uint32_t origin, long count, int is_reso
 
     /* Few resources: one callback per open object; the caller adds up. */
     HASH_ITER(hh, g_resources, r, tmp)
-        if (!r->closed && r->origin != 0)
+        if (!r->closed && !r->dying && r->origin != 0)
             fn(r->origin, 1, 1, ctx);
 }
 

@@ -2,8 +2,8 @@
  *
  * One kind a line; '#' starts a comment; blank lines are ignored.  Pure C.
  * The built-in kinds (aiohttp, asyncio streams/servers/subprocesses, httpx,
- * asyncpg, redis) are written in this syntax too (resources.c), and users add
- * theirs with the resources=FILE option.
+ * asyncpg, redis) are written in this syntax too (hooks_resource.c), and
+ * users add theirs with the resources=FILE option.
  */
 #ifndef AL_RESSPEC_H
 #define AL_RESSPEC_H

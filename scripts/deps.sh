@@ -4,7 +4,8 @@
 # Idempotent and quiet when everything is there; needs root (or sudo) to install.
 set -euo pipefail
 build=(gcc make binutils python3-dev uthash-dev libunwind-dev libjansson-dev pkg-config)
-test=(libcmocka-dev python3-pytest python3-pytest-xdist python3-aiohttp python3-uvloop python3-jsonschema python3-httpx python3-pytest-asyncio gunicorn gdb)
+test=(libcmocka-dev python3-pytest python3-pytest-xdist python3-aiohttp python3-uvloop python3-jsonschema python3-httpx python3-pytest-asyncio gunicorn gdb
+      postgresql python3-asyncpg redis-server python3-redis)
 bench=(valgrind wrk hyperfine python3-aiohttp)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;

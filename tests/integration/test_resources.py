@@ -162,12 +162,11 @@ def test_aiohttp_session_never_closed_gc(aiohttp_py, tmp_path):
     assert f"resource {SESSION} was never closed" in run.stderr, run.describe()
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: in a reference cycle the weakref callback reports "
-                   "before aiohttp's __del__ message, so asyncio_message is missing")
 def test_aiohttp_session_in_cycle_gc(aiohttp_py, tmp_path):
     """The session sits in a reference cycle: the cycle collector frees it.
     Same finding as when reference counting frees it, asyncio's message
-    included (aiohttp's __del__ still reports "Unclosed client session")."""
+    included: the collector clears weak references before it runs __del__,
+    so the report waits for aiohttp's "Unclosed client session"."""
     prog = program_path(AIOHTTP)
     run = run_program(aiohttp_py, tmp_path, AIOHTTP, "cycle")
     assert_same_as_plain(run, aiohttp_py, AIOHTTP, "cycle")
