@@ -135,7 +135,14 @@ int al_frame_is_asyncio_internal(const char *file)
     const char *dir = base;            /* the component before base is [dir, base) */
     while (dir > file && dir[-1] != '/')
         dir--;
-    return base - dir == 7 && memcmp(dir, "asyncio", 7) == 0;
+    if (base - dir != 7 || memcmp(dir, "asyncio", 7) != 0 || dir == file)
+        return 0;
+    /* The standard library's asyncio sits in lib/pythonX.Y/ (or pythonXY.zip);
+     * a package's own asyncio subpackage (redis/asyncio/) is program code. */
+    const char *lib = dir - 1;         /* the '/' before "asyncio" */
+    while (lib > file && lib[-1] != '/')
+        lib--;
+    return dir - 1 - lib >= 6 && memcmp(lib, "python", 6) == 0;
 }
 
 static const struct { const char *kind, *message; } default_messages[] = {

@@ -44,8 +44,11 @@ enum {
  * thread-safe).  Values outside the enum act as AL_NATIVE_TEXT_HYBRID. */
 void al_render_set_native_text(int mode);
 
-/* True when file lies directly in a directory named "asyncio" and ends in
- * ".py" (e.g. /usr/lib/python3.11/asyncio/tasks.py); false for NULL. */
+/* True when file is a module of the standard library's asyncio: it ends in
+ * ".py" and lies directly in a directory "asyncio" whose parent's name
+ * starts with "python" (/usr/lib/python3.11/asyncio/tasks.py,
+ * .../python311.zip/asyncio/tasks.py).  False for a package's own asyncio
+ * subpackage (.../dist-packages/redis/asyncio/client.py) and for NULL. */
 int al_frame_is_asyncio_internal(const char *file);
 
 #endif

@@ -308,7 +308,8 @@ def marker_line(path, marker: str) -> int:
 
 def is_asyncio_internal(file: str) -> bool:
     parts = file.replace("\\", "/").split("/")
-    return len(parts) >= 2 and parts[-2] == "asyncio" and parts[-1].endswith(".py")
+    return (len(parts) >= 3 and parts[-2] == "asyncio" and parts[-3].startswith("python")
+            and parts[-1].endswith(".py"))
 
 
 def same_file(reported: str, expected, cwd=None) -> bool:

@@ -290,9 +290,12 @@ static void test_folding(void **state)
 static void test_asyncio_internal(void **state)
 {
     assert_true(al_frame_is_asyncio_internal("/usr/lib/python3.11/asyncio/tasks.py"));
-    assert_true(al_frame_is_asyncio_internal("/venv/lib/python3.12/site-packages/x/asyncio/a.py"));
-    assert_true(al_frame_is_asyncio_internal("asyncio/base_events.py"));
-    assert_true(al_frame_is_asyncio_internal("/asyncio/a.py"));
+    assert_true(al_frame_is_asyncio_internal("/root/.pyenv/versions/3.8.18/lib/python3.8/asyncio/tasks.py"));
+    assert_true(al_frame_is_asyncio_internal("/usr/lib/python311.zip/asyncio/events.py"));
+    assert_false(al_frame_is_asyncio_internal("/venv/lib/python3.12/site-packages/x/asyncio/a.py"));
+    assert_false(al_frame_is_asyncio_internal("/usr/lib/python3/dist-packages/redis/asyncio/client.py"));
+    assert_false(al_frame_is_asyncio_internal("asyncio/base_events.py"));
+    assert_false(al_frame_is_asyncio_internal("/asyncio/a.py"));
     assert_false(al_frame_is_asyncio_internal(NULL));
     assert_false(al_frame_is_asyncio_internal(""));
     assert_false(al_frame_is_asyncio_internal("tasks.py"));
