@@ -52,6 +52,12 @@ void al_report_set_meta(al_json *meta);
  * "snapshots"; takes ownership of value. */
 void al_report_set_extra(const char *key, al_json *value);
 void al_report_reset(void);
+/* While set (fn not NULL), fn(finding, ctx) may add fields to each finding
+ * that the calling thread adds, before it is matched against suppressions,
+ * printed and stored; other threads' findings are left alone.  fn must not
+ * call back into the report.  Set and clear it around one report point. */
+typedef void (*al_report_annotate_fn)(al_json *finding, void *ctx);
+void al_report_annotate(al_report_annotate_fn fn, void *ctx);
 /* Copies of the listed findings from index start on (an array). */
 al_json *al_report_findings_since(size_t start);
 /* Number of listed findings (the index the next one will get). */
@@ -169,6 +175,18 @@ int al_pymodule_install(void);
 void al_signals_install(void);
 /* In a forked child: a new thread and pipe for this process. */
 void al_signals_after_fork(void);
+
+/* interrupt.c: KeyboardInterrupt (SIGINT) escaping a loop or asyncio.Runner. */
+/* Hooks run_forever of a loop type / Runner.run of asyncio.runners (3.11+). */
+int al_interrupt_wrap_loop_type(PyObject *loop_type);
+void al_interrupt_install(PyObject *runners);
+/* Around a report point about loop (NULL: every loop, at exit): task
+ * findings of tasks that existed when a KeyboardInterrupt escaped that loop
+ * say so ("interrupted", message naming runner, e.g. "asyncio.run()"). */
+void al_interrupt_report_begin(const void *loop, const char *runner);
+void al_interrupt_report_end(void);
+/* loop closed: its mark goes (its address may be reused). */
+void al_interrupt_forget(const void *loop);
 
 /* hooks_loop.c */
 int al_loop_install(void);
