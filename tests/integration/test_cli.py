@@ -40,9 +40,11 @@ for pid in sys.argv[2:] or [str(os.getpid())]:
 sys.exit(int(os.environ.get("FAKE_STATUS", "0")))
 """
 
+# The summary of `asyncleak run` (reporter/run_summary.h): a SUMMARY line,
+# one line per process with findings, the paths of the reports.
 SUMMARY_RE = re.compile(
-    r"^==asyncleak== (\d+) finding\(s\) in (\d+) process\(es\); JSON report\(s\): (.*)$",
-    re.M)
+    r"^==asyncleak== SUMMARY: (\d+) findings? in (\d+)(?: of \d+)? process(?:es)? \(.*\)$", re.M)
+PATHS_RE = re.compile(r"^==asyncleak== JSON reports?: (.*)$", re.M)
 
 
 def find_libm():
@@ -335,9 +337,11 @@ def test_run_option_json_path_acts_as_json(tmp_path):
 # ---- run: reading the reports -----------------------------------------------
 
 def summary_line(stderr):
+    """(findings, processes with findings, paths listed) of the summary."""
     m = SUMMARY_RE.search(stderr)
-    assert m, stderr
-    return int(m.group(1)), int(m.group(2)), m.group(3).split(" ")
+    paths = PATHS_RE.search(stderr)
+    assert m and paths, stderr
+    return int(m.group(1)), int(m.group(2)), paths.group(1).split(" ")
 
 
 def test_run_findings_with_exitcode(tmpdir_env):
@@ -349,7 +353,7 @@ def test_run_findings_with_exitcode(tmpdir_env):
     assert re.fullmatch(r"asyncleak\.\d+\.json", report.name)
     findings, processes, paths = summary_line(p.stderr)
     assert (findings, processes, paths) == (1, 1, [str(report)])
-    assert len(p.stderr.splitlines()) == 1
+    assert len(p.stderr.splitlines()) == 3, p.stderr    # SUMMARY, the process, the path
 
 
 def test_run_findings_keep_status_without_exitcode(tmpdir_env):
