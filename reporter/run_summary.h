@@ -23,7 +23,7 @@
 
 #define AL_RUN_MAX_PROCS 10
 #define AL_RUN_MAX_PATHS 5
-#define AL_RUN_MAX_ARGV 60
+#define AL_RUN_MAX_ARGV 100
 
 /* One process whose report holds findings. */
 typedef struct al_run_proc {
