@@ -15,7 +15,7 @@ same way (wait status, stdout).  What is checked:
                   by the parent before exec stays ignored; SIGINT keeps its
                   KeyboardInterrupt and traceback
   SIGINT          Ctrl-C under asyncio.run() (caught or not), run_forever()
-                  (closed, caught then closed, never closed) and
+                  (closed, caught then closed, never closed, uvloop) and
                   run_until_complete(): the KeyboardInterrupt, traceback,
                   stderr and wait status are as without the tool, and each
                   task that was still running gets "interrupted" and a header
@@ -478,6 +478,7 @@ INTERRUPT_MODES = {
     "forever_caught": (0, "pending_task", "loop_close", "poller_loop"),
     "forever_open": ("sigint", "pending_task", "exit", "poller_loop"),
     "until": ("sigint", "pending_task", "loop_close", "poller"),
+    "uvloop": ("sigint", "pending_task", "loop_close", "poller_uvloop"),
 }
 
 
@@ -499,6 +500,8 @@ def test_sigint_reports_tasks_still_running(interp, start, mode):
     running when SIGINT arrived is reported as such: "interrupted" in the
     JSON, a header saying so in the text, its origin."""
     exit_as, kind, when, marker = INTERRUPT_MODES[mode]
+    if mode == "uvloop":
+        need_module(interp, "uvloop")
     tool, plain = interrupt_both(start, interp, mode)
     expected = -signal.SIGINT if exit_as == "sigint" else 0
     assert plain.returncode == expected, plain.describe()

@@ -15,6 +15,7 @@ KeyboardInterrupt:
                   SIGINT arrived; exits 0
   forever_open    loop.run_forever(), the loop never closed
   until           loop.run_until_complete(main_task) in try/finally: close
+  uvloop          as forever, on a uvloop loop (ORIGIN:poller_uvloop)
   taskgroup       asyncio.run() with the poller in a TaskGroup (3.11+):
                   asyncio.run() cancels the main task on SIGINT and the
                   TaskGroup cancels and awaits the poller, so nothing is left
@@ -86,6 +87,15 @@ elif MODE == "until":
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(main())
+    finally:
+        loop.close()
+elif MODE == "uvloop":
+    import uvloop
+    loop = uvloop.new_event_loop()
+    loop.create_task(poll_forever(), name="poller")  # ORIGIN:poller_uvloop
+    loop.call_later(0.01, say, "READY", os.getpid())
+    try:
+        loop.run_forever()
     finally:
         loop.close()
 elif MODE == "taskgroup":
