@@ -32,6 +32,13 @@ void al_check_fork(void);
 /* threads.c: starts fn(arg) on a detached thread with every signal
  * blocked.  Returns 0 or the pthread_create error. */
 int al_start_thread(void *(*fn)(void *), void *arg);
+/* The calling thread's kernel id.  Async-signal-safe. */
+pid_t al_thread_tid(void);
+/* Waits (at most about 50 ms) until the kernel has removed thread tid of
+ * this process, after it returned: a joined or finished thread can still be
+ * counted in /proc/self/stat for a moment, which os.fork() (3.12+) reads to
+ * warn about threads.  No GIL needed; do not hold it. */
+void al_thread_wait_gone(pid_t tid);
 
 /* One diagnostic line "asyncleak: ..." on stderr (not part of a report). */
 void al_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -118,6 +125,12 @@ int al_report_dump_tasks(void);
 /* watchdog.c: shutdown phases (GIL held by the caller). */
 void al_watchdog_begin(const void *loop);
 void al_watchdog_end(const void *loop);
+/* Around os.fork() (signals.c's at-fork hooks, GIL held): stops the
+ * watchdog thread, so the process forks with no thread of ours; after the
+ * fork, the parent starts it again when a phase is in progress (else the
+ * next phase does). */
+void al_watchdog_before_fork(void);
+void al_watchdog_after_fork_parent(void);
 
 /* hooks_resource.c */
 /* Loads the built-in resource kinds and the resources=FILE ones. */

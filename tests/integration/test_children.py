@@ -16,6 +16,12 @@ child, each with an event loop and a leaked task) under `asyncleak run
   summary        one summary at the end: findings per kind over the tree, a
                  line per process (pid, argv, counts), the report paths; no
                  output at all when nothing leaked
+  fork warning   os.fork() and multiprocessing fork/forkserver after asyncio
+                 has run (the tool's threads running): with -W
+                 error::DeprecationWarning and -W always, output and status
+                 as without the tool (3.12+ warns about a multi-threaded
+                 fork; the tool stops its threads around it), and a dump
+                 signal and SIGTERM are still handled after the fork
   exit status    the program's own (0) without --exitcode; --exitcode N when
                  any process of the tree had findings, also when only the
                  child did; the preload's exitcode=N acts per process (a
@@ -25,13 +31,19 @@ child, each with an event loop and a leaked task) under `asyncleak run
 
 Every report is checked with the shared contract checker.
 """
+import json
 import re
+import signal
+import subprocess
+import time
 
 import pytest
 
-from conftest import (ASYNCLEAK, Run, assert_origin, clean_env, marker_line, program_path, run_cmd)
+from conftest import (ASYNCLEAK, Run, assert_origin, clean_env, marker_line, preload_env, program_path, run_cmd,
+                      run_plain)
 
 PROG = program_path("children_mp.py")
+FORK_PROG = program_path("children_fork.py")
 METHODS = ["fork", "forkserver", "spawn"]
 TIMEOUT = 90
 
@@ -178,3 +190,48 @@ def test_nothing_leaked_nothing_printed(interp, tmp_path, method):
     assert run.stderr == "", run.describe()
     for pid, rep in run.reports.items():
         assert rep["findings"] == [], run.describe()
+
+
+# ---- forking with the tool's threads running ----------------------------------------------
+
+FORK_OUT = "os.fork 0\nfork 0\nforkserver 0\nforked\n"
+
+
+@pytest.mark.parametrize("warnings", ["error::DeprecationWarning", "always::DeprecationWarning"])
+def test_fork_after_asyncio_same_as_without_tool(interp, tmp_path, warnings):
+    plain = run_plain([interp.exe, "-W", warnings, FORK_PROG], timeout=TIMEOUT)
+    assert (plain.returncode, plain.stdout, plain.stderr) == (0, FORK_OUT, ""), plain
+    run = run_cmd([interp.exe, "-W", warnings, FORK_PROG], tmp_path, timeout=TIMEOUT)
+    assert (run.returncode, run.stdout) == (0, FORK_OUT), run.describe()
+    assert "multi-threaded" not in run.stderr and run.stderr == "", run.describe()
+
+
+def test_signals_handled_after_fork(interp, tmp_path):
+    """After the forks, the signal thread runs again: a dump (SIGUSR2) is
+    written and SIGTERM gives signal_exit, then the death by SIGTERM."""
+    out = tmp_path / "stdout.txt"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen([interp.exe, FORK_PROG, "wait"], env=preload_env(tmp_path), stdout=fh,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not re.search(r"^READY (\d+)$", out.read_text(), re.M):
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.05)
+        report = tmp_path / f"al.{proc.pid}.json"
+        proc.send_signal(signal.SIGUSR2)
+        while not (report.exists() and any(f["when"] == "dump" for f in json.loads(report.read_text())["findings"])):
+            assert proc.poll() is None and time.monotonic() < deadline, "no dump report"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGTERM, (proc.returncode, err)
+    assert out.read_text().startswith(FORK_OUT), out.read_text()
+    doc = json.loads(report.read_text())
+    (f,) = [f for f in doc["findings"] if f["kind"] == "signal_exit"]
+    (entry,) = [e for e in f["tasks"] if e["task"]["name"] == "after-fork"]
+    assert_origin(entry, FORK_PROG, marker_line(FORK_PROG, "after_fork"), outer=None)
