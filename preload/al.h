@@ -32,6 +32,13 @@ void al_check_fork(void);
 /* threads.c: starts fn(arg) on a detached thread with every signal
  * blocked.  Returns 0 or the pthread_create error. */
 int al_start_thread(void *(*fn)(void *), void *arg);
+/* The calling thread's kernel id.  Async-signal-safe. */
+pid_t al_thread_tid(void);
+/* Waits (at most about 50 ms) until the kernel has removed thread tid of
+ * this process, after it returned: a joined or finished thread can still be
+ * counted in /proc/self/stat for a moment, which os.fork() (3.12+) reads to
+ * warn about threads.  No GIL needed; do not hold it. */
+void al_thread_wait_gone(pid_t tid);
 
 /* One diagnostic line "asyncleak: ..." on stderr (not part of a report). */
 void al_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -52,6 +59,12 @@ void al_report_set_meta(al_json *meta);
  * "snapshots"; takes ownership of value. */
 void al_report_set_extra(const char *key, al_json *value);
 void al_report_reset(void);
+/* While set (fn not NULL), fn(finding, ctx) may add fields to each finding
+ * that the calling thread adds, before it is matched against suppressions,
+ * printed and stored; other threads' findings are left alone.  fn must not
+ * call back into the report.  Set and clear it around one report point. */
+typedef void (*al_report_annotate_fn)(al_json *finding, void *ctx);
+void al_report_annotate(al_report_annotate_fn fn, void *ctx);
 /* Copies of the listed findings from index start on (an array). */
 al_json *al_report_findings_since(size_t start);
 /* Number of listed findings (the index the next one will get). */
@@ -112,6 +125,12 @@ int al_report_dump_tasks(void);
 /* watchdog.c: shutdown phases (GIL held by the caller). */
 void al_watchdog_begin(const void *loop);
 void al_watchdog_end(const void *loop);
+/* Around os.fork() (signals.c's at-fork hooks, GIL held): stops the
+ * watchdog thread, so the process forks with no thread of ours; after the
+ * fork, the parent starts it again when a phase is in progress (else the
+ * next phase does). */
+void al_watchdog_before_fork(void);
+void al_watchdog_after_fork_parent(void);
 
 /* hooks_resource.c */
 /* Loads the built-in resource kinds and the resources=FILE ones. */
@@ -169,6 +188,18 @@ int al_pymodule_install(void);
 void al_signals_install(void);
 /* In a forked child: a new thread and pipe for this process. */
 void al_signals_after_fork(void);
+
+/* interrupt.c: KeyboardInterrupt (SIGINT) escaping a loop or asyncio.Runner. */
+/* Hooks run_forever of a loop type / Runner.run of asyncio.runners (3.11+). */
+int al_interrupt_wrap_loop_type(PyObject *loop_type);
+void al_interrupt_install(PyObject *runners);
+/* Around a report point about loop (NULL: every loop, at exit): task
+ * findings of tasks that existed when a KeyboardInterrupt escaped that loop
+ * say so ("interrupted", message naming runner, e.g. "asyncio.run()"). */
+void al_interrupt_report_begin(const void *loop, const char *runner);
+void al_interrupt_report_end(void);
+/* loop closed: its mark goes (its address may be reused). */
+void al_interrupt_forget(const void *loop);
 
 /* hooks_loop.c */
 int al_loop_install(void);

@@ -5,6 +5,9 @@
  *   asyncio.base_events.BaseEventLoop.close / .call_exception_handler
  *   uvloop.loop.Loop.close / .call_exception_handler
  *   asyncio.runners._cancel_all_tasks   (3.8-3.13 asyncio.run and Runner)
+ *   aiohttp.web._cancel_tasks            (web.run_app's cancel step)
+ * and, for interrupt.c, run_forever of both loop types and Runner.run: the
+ * report points of a loop a KeyboardInterrupt escaped say so.
  */
 #include "al.h"
 #include "pyapi.h"
@@ -44,10 +47,13 @@ static void close_after(PyObject *args, PyObject *kwargs, PyObject *result, int 
         return;
     al_check_fork();
     al_loop_shutdown_end(loop);
+    al_interrupt_report_begin(loop, NULL);
     if (al_report_pending_tasks(loop, "pending_task", "loop_close")
         + al_report_swallowed_finished(loop, "loop_close")
         + al_report_unclosed_resources(loop, "loop_close") > 0)
         al_report_commit(0);
+    al_interrupt_report_end();
+    al_interrupt_forget(loop);
 }
 
 /* ---- asyncio.runners._cancel_all_tasks(loop) ---- */
@@ -59,9 +65,12 @@ static int cancel_all_before(PyObject *args, PyObject *kwargs)
     if (loop == NULL || !al_active)
         return 0;
     al_check_fork();
-    /* The main coroutine has returned: whatever still runs is cut short. */
+    /* The main coroutine has returned (or Ctrl-C stopped it): whatever
+     * still runs is cut short. */
+    al_interrupt_report_begin(loop, "asyncio.run()");
     if (al_report_pending_tasks(loop, "orphaned_task", "runner_shutdown") > 0)
         al_report_commit(0);
+    al_interrupt_report_end();
     al_loop_shutdown_begin(loop);
     al_watchdog_begin(loop);
     return 1;
@@ -96,8 +105,10 @@ static int web_cancel_before(PyObject *args, PyObject *kwargs)
         if (g_run_app_loops[i] == loop) {
             g_run_app_loops[i] = g_run_app_loops[--g_nrun_app_loops];
             al_check_fork();
+            al_interrupt_report_begin(loop, "aiohttp.web.run_app()");
             if (al_report_pending_tasks(loop, "orphaned_task", "runner_shutdown") > 0)
                 al_report_commit(0);
+            al_interrupt_report_end();
             al_loop_shutdown_begin(loop);
             return 0;
         }
@@ -216,9 +227,11 @@ static PyObject *at_exit(PyObject *self, PyObject *unused)
     al_exc_save(&exc);
     if (al_active) {
         al_check_fork();
+        al_interrupt_report_begin(NULL, NULL);
         al_report_pending_tasks(NULL, "pending_task", "exit");
         al_report_swallowed_finished(NULL, "exit");
         al_report_unclosed_resources(NULL, "exit");
+        al_interrupt_report_end();
         al_report_commit(0);
     }
     if (PyErr_Occurred())
@@ -263,6 +276,8 @@ static int wrap_loop_type(PyObject *loop_type)
 
     rc |= al_wrap_attr(loop_type, "close", close_before, close_after);
     rc |= al_wrap_attr(loop_type, "call_exception_handler", NULL, exception_handler_after);
+    if (al_interrupt_wrap_loop_type(loop_type) < 0)
+        al_diag("run_forever cannot be hooked: findings after Ctrl-C will not say so");
     return rc;
 }
 
@@ -280,6 +295,8 @@ int al_loop_install(void)
     }
     if (runners == NULL || al_wrap_attr(runners, "_cancel_all_tasks", cancel_all_before, cancel_all_after) < 0)
         al_diag("asyncio.runners._cancel_all_tasks not found: orphaned_task findings are off");
+    if (runners != NULL)
+        al_interrupt_install(runners);
     if (register_atexit() < 0)
         al_diag("cannot register the exit report");
 out:

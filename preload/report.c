@@ -38,6 +38,10 @@ static int g_log_fd = -1;       /* opened log_path, or -1 for stderr */
 static char *g_log_file;        /* its expanded path */
 static pid_t g_log_pid;
 static int g_json_failed_once, g_log_failed_once, g_drop_said;
+/* al_report_annotate(): set and read by threads holding the GIL. */
+static al_report_annotate_fn g_annotate;
+static void *g_annotate_ctx;
+static pthread_t g_annotate_thread;
 
 void al_diag(const char *fmt, ...)
 {
@@ -136,6 +140,8 @@ void al_report_add(al_json *finding)
         al_json_free(finding);
         return;
     }
+    if (g_annotate != NULL && pthread_equal(g_annotate_thread, pthread_self()))
+        g_annotate(finding, g_annotate_ctx);
     pthread_mutex_lock(&g_lock);
     if (g_supp != NULL && al_suppressions_match(g_supp, finding) >= 0) {
         /* Suppressed: counted in the "Suppressions used" table only. */
@@ -162,6 +168,17 @@ void al_report_add(al_json *finding)
         al_json_free(finding);
     }
     pthread_mutex_unlock(&g_lock);
+}
+
+void al_report_annotate(al_report_annotate_fn fn, void *ctx)
+{
+    /* Another thread's report point may have taken over meanwhile (the GIL
+     * can change hands inside one): a clear only undoes one's own. */
+    if (fn == NULL && !pthread_equal(g_annotate_thread, pthread_self()))
+        return;
+    g_annotate_thread = pthread_self();
+    g_annotate_ctx = ctx;
+    g_annotate = fn;
 }
 
 void al_report_set_meta(al_json *meta)

@@ -14,6 +14,19 @@
  * The dump signal (dump_signal=, default SIGUSR2, only if it has its default
  * disposition) writes a report of everything pending and open, and the
  * program goes on undisturbed.
+ *
+ * Fork (3.12+): os.fork() warns "This process is multi-threaded, use of
+ * fork() may lead to deadlocks" (a DeprecationWarning: shown for __main__, by
+ * -W default, -X dev, pytest) when the process has more than one thread, and
+ * the reader is one.
+ * So an os.register_at_fork "before" hook stops the reader (a STOP byte, then
+ * join, with the GIL released, and until the kernel has removed the thread),
+ * and "after_in_parent" starts a new one on the same pipe (3.13: from a
+ * pending call, see after_fork_parent): a dump request arriving in between
+ * waits in the pipe, an exit signal takes its default action unreported.  The child starts its
+ * own pipe and reader at its first report point or task (al_check_fork).
+ * The watchdog thread is stopped the same way (watchdog.c); the interval=
+ * thread and the attach thread are not.
  */
 #include "al.h"
 #include "pyapi.h"
@@ -28,9 +41,20 @@
 #include <unistd.h>
 
 #define FORCE_SECONDS 5
+#define STOP_BYTE 0xff          /* never a signal number (<= SIGRTMAX) nor 0 (dump) */
 
 static int g_pipe[2] = {-1, -1};
 static volatile pid_t g_owner;        /* the process whose thread reads the pipe */
+/* The reader thread (GIL held to change these): its handle, its kernel
+ * thread id, the process it runs in (0 when stopped for a fork). */
+static pthread_t g_reader;
+static volatile pid_t g_reader_tid;
+static pid_t g_reader_pid;
+static int g_stopped_for_fork;
+/* 0 while the reader is stopped for a fork: an exit signal then takes its
+ * default action at once (the restart may wait for the main thread), a
+ * dump request waits in the pipe. */
+static volatile sig_atomic_t g_reader_running;
 static const int g_exit_signals[] = {SIGTERM, SIGHUP};
 
 static int is_exit_signal(int sig)
@@ -59,8 +83,10 @@ static void handler(int sig)
     int saved = errno;
     unsigned char b = (unsigned char)sig;
 
-    /* A forked child without our thread: behave as without the tool. */
-    if (getpid() != g_owner || g_pipe[1] < 0 || write(g_pipe[1], &b, 1) != 1) {
+    /* A forked child without our thread, or the thread stopped around a
+     * fork: an exit signal behaves as without the tool. */
+    if (getpid() != g_owner || g_pipe[1] < 0 || (!g_reader_running && is_exit_signal(sig))
+        || write(g_pipe[1], &b, 1) != 1) {
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
@@ -121,6 +147,7 @@ static void report_exit_signal(int sig)
 
 static void *reader_main(void *arg)
 {
+    g_reader_tid = al_thread_tid();
     for (;;) {
         unsigned char b;
         ssize_t n = read(g_pipe[0], &b, 1);
@@ -130,7 +157,7 @@ static void *reader_main(void *arg)
 
         if (n < 0 && errno == EINTR)
             continue;
-        if (n != 1)
+        if (n != 1 || b == STOP_BYTE)
             return NULL;
         if (is_exit_signal(sig))
             start_detached(force_main, (void *)(long)sig);
@@ -174,6 +201,27 @@ static void catch_if_default(int sig)
     sigaction(sig, &sa, NULL);
 }
 
+/* Starts the reader: joinable (stopped and joined around os.fork), every
+ * signal blocked like the tool's other threads. */
+static void start_reader(void)
+{
+    sigset_t all, old;
+    int rc;
+
+    g_reader_tid = 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&g_reader, NULL, reader_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        al_diag("cannot start a thread for signals: %s", strerror(rc));
+        g_reader_pid = 0;
+        return;
+    }
+    g_reader_pid = getpid();
+    g_reader_running = 1;
+}
+
 static int open_pipe(void)
 {
     if (pipe2(g_pipe, O_CLOEXEC) != 0) {
@@ -182,8 +230,95 @@ static int open_pipe(void)
     }
     fcntl(g_pipe[1], F_SETFL, O_NONBLOCK);
     g_owner = getpid();
-    start_detached(reader_main, NULL);
+    start_reader();
     return 0;
+}
+
+/* ---- os.register_at_fork hooks (GIL held) ---- */
+
+static PyObject *before_fork(PyObject *self, PyObject *unused)
+{
+    unsigned char b = STOP_BYTE;
+    PyThreadState *ts;
+    pid_t tid;
+
+    g_stopped_for_fork = 0;
+    al_watchdog_before_fork();
+    if (g_reader_pid == getpid() && g_owner == getpid() && g_pipe[1] >= 0) {
+        g_reader_running = 0;
+        if (write(g_pipe[1], &b, 1) != 1) {
+            g_reader_running = 1;       /* pipe full: leave the reader be */
+            goto out;
+        }
+        /* The reader may be waiting for the GIL to handle a signal first. */
+        ts = PyEval_SaveThread();
+        pthread_join(g_reader, NULL);
+        tid = g_reader_tid;
+        al_thread_wait_gone(tid);
+        PyEval_RestoreThread(ts);
+        g_reader_pid = 0;
+        g_stopped_for_fork = 1;
+    }
+out:
+    Py_INCREF(Py_None);
+    return Py_None;
+}
+
+/* Restarts what before_fork stopped (GIL held). */
+static int restart_after_fork(void *unused)
+{
+    al_watchdog_after_fork_parent();
+    if (g_stopped_for_fork && g_owner == getpid()) {
+        g_stopped_for_fork = 0;
+        start_reader();
+    }
+    return 0;
+}
+
+/* 3.12 warns before the after_in_parent hooks run: restart at once.  3.13
+ * warns after them: restart from a pending call, which the main thread runs
+ * at its next function call or loop iteration in Python (until then an exit
+ * signal takes its default action without a report, see handler()). */
+static PyObject *after_fork_parent(PyObject *self, PyObject *unused)
+{
+    if (al_py.minor < 13 || Py_AddPendingCall(restart_after_fork, NULL) < 0)
+        restart_after_fork(NULL);
+    Py_INCREF(Py_None);
+    return Py_None;
+}
+
+static PyMethodDef before_fork_def = {"asyncleak_before_fork", before_fork, METH_NOARGS, NULL};
+static PyMethodDef after_fork_parent_def = {"asyncleak_after_fork_parent", after_fork_parent, METH_NOARGS, NULL};
+
+/* posix.register_at_fork(before=..., after_in_parent=...), 3.12+ (where
+ * os.fork() warns about threads).  Returns 0 or -1 (no exception left). */
+static int register_fork_hooks(void)
+{
+    PyObject *posix = NULL, *reg = NULL, *before = NULL, *after = NULL;
+    PyObject *args = NULL, *kwargs = NULL, *r = NULL;
+
+    if (al_py.minor < 12)
+        return 0;
+    posix = PyImport_ImportModule("posix");
+    reg = al_getattr(posix, "register_at_fork");
+    before = PyCFunction_New(&before_fork_def, NULL);
+    after = PyCFunction_New(&after_fork_parent_def, NULL);
+    args = PyTuple_New(0);
+    kwargs = PyDict_New();
+    if (reg != NULL && before != NULL && after != NULL && args != NULL && kwargs != NULL
+        && PyDict_SetItemString(kwargs, "before", before) == 0
+        && PyDict_SetItemString(kwargs, "after_in_parent", after) == 0)
+        r = PyObject_Call(reg, args, kwargs);
+    Py_XDECREF(r);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(after);
+    Py_XDECREF(before);
+    Py_XDECREF(reg);
+    Py_XDECREF(posix);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return r != NULL ? 0 : -1;
 }
 
 void al_signals_install(void)
@@ -194,6 +329,8 @@ void al_signals_install(void)
         al_diag("cannot create the signal pipe: %s; signal reports are off", strerror(errno));
         return;
     }
+    if (register_fork_hooks() < 0)
+        al_diag("cannot register fork hooks: os.fork() will warn that the process is multi-threaded");
     /* As PID 1 (a container without an init) the kernel drops signals whose
      * action is the default: catching them would report a death that does
      * not happen. */
@@ -205,6 +342,7 @@ void al_signals_install(void)
 
 void al_signals_after_fork(void)
 {
+    g_stopped_for_fork = 0;
     if (g_pipe[0] < 0)
         return;
     close(g_pipe[0]);

@@ -6,7 +6,8 @@
  * deadline it takes the GIL itself (PyGILState_Ensure: it gets it when the
  * loop thread sleeps in select or at the next switch interval while it spins
  * in Python), reports the stuck tasks once, and lets the program go on.  It
- * never runs Python during finalization and blocks every signal.
+ * never runs Python during finalization and blocks every signal.  Around
+ * os.fork() it is stopped and started again (al_watchdog_before_fork).
  */
 #include "al.h"
 #include "pyapi.h"
@@ -34,6 +35,8 @@ static int g_nphases;
 static unsigned long g_generation;
 static int g_thread_started;
 static pid_t g_thread_pid;
+static int g_stop;              /* under g_mu: the thread is asked to exit */
+static pid_t g_exited_tid;      /* under g_mu: the kernel id of the thread that exited */
 
 static void fire(const void *loop, unsigned long generation)
 {
@@ -69,6 +72,13 @@ static void *watchdog_main(void *arg)
         struct timespec now, next = {0, 0};
         int have_next = 0, i;
 
+        if (g_stop) {
+            g_exited_tid = al_thread_tid();
+            g_thread_started = 0;
+            pthread_cond_broadcast(&g_cv);
+            pthread_mutex_unlock(&g_mu);
+            return NULL;
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         for (i = 0; i < g_nphases; i++) {
             phase *p = &g_phases[i];
@@ -168,5 +178,36 @@ void al_watchdog_end(const void *loop)
             break;
         }
     pthread_cond_signal(&g_cv);
+    pthread_mutex_unlock(&g_mu);
+}
+
+void al_watchdog_before_fork(void)
+{
+    PyThreadState *ts;
+    pid_t tid;
+
+    if (!g_thread_started || g_thread_pid != getpid())
+        return;
+    /* Without the GIL: the thread may be waiting for it in fire(). */
+    ts = PyEval_SaveThread();
+    pthread_mutex_lock(&g_mu);
+    g_stop = 1;
+    pthread_cond_broadcast(&g_cv);
+    while (g_thread_started)
+        pthread_cond_wait(&g_cv, &g_mu);
+    g_stop = 0;
+    tid = g_exited_tid;
+    pthread_mutex_unlock(&g_mu);
+    al_thread_wait_gone(tid);
+    PyEval_RestoreThread(ts);
+}
+
+void al_watchdog_after_fork_parent(void)
+{
+    if (g_thread_pid != getpid())
+        return;
+    pthread_mutex_lock(&g_mu);
+    if (g_nphases > 0)
+        start_thread();
     pthread_mutex_unlock(&g_mu);
 }

@@ -15,6 +15,12 @@ typedef struct {
 } al_wrapper;
 
 static PyObject *g_wrapper_type;
+static PyObject *g_raised;      /* see al_wrapper_raised(); GIL held */
+
+PyObject *al_wrapper_raised(void)
+{
+    return g_raised;
+}
 
 static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -30,8 +36,12 @@ static PyObject *wrapper_call(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     result = PyObject_Call(w->orig, args, kwargs);
     if (w->after != NULL) {
+        PyObject *outer = g_raised;
+
         al_exc_save(&exc);
+        g_raised = result == NULL ? exc.type : NULL;
         w->after(args, kwargs, result, token);
+        g_raised = outer;
         if (PyErr_Occurred())
             PyErr_Clear();
         al_exc_restore(&exc);

@@ -22,6 +22,10 @@ typedef int (*al_before_fn)(PyObject *args, PyObject *kwargs);
 typedef void (*al_after_fn)(PyObject *args, PyObject *kwargs, PyObject *result, int token);
 
 int al_wrapper_type_init(void);
+/* Inside an after() hook: the type of the exception the original raised
+ * (borrowed), or NULL when it returned.  Read it first thing: it is only
+ * valid until the hook runs Python code (which may switch threads). */
+PyObject *al_wrapper_raised(void);
 /* Replaces owner.name (a class, static/immutable types included, or a module)
  * by a wrapper of its current value.  Returns 0, or -1 (nothing changed)
  * when the attribute is missing or already wrapped by us. */

@@ -4,12 +4,13 @@
  * pattern (the user's --json, or a fresh private directory); export
  * LD_PRELOAD and ASYNCLEAK_OPTIONS; fork + execvp the program and wait for it
  * (ignoring SIGINT/SIGQUIT, forwarding SIGTERM/SIGHUP/SIGUSR1/SIGUSR2); read
- * the reports the run produced; print one summary line when they hold
- * findings; exit like the program did (or with --exitcode N).
+ * the reports of every process of the tree (run_summary.c); print one
+ * summary when they hold findings; exit like the program did (or with
+ * --exitcode N when any process of the tree had findings).
  */
 #include "commands.h"
 #include "paths.h"
-#include "reports.h"
+#include "run_summary.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -27,7 +28,6 @@
 #include <unistd.h>
 
 #define PROG "asyncleak"
-#define MAX_LISTED_PATHS 5
 
 /* What the command line asked for.  Strings point into argv. */
 typedef struct {
@@ -39,25 +39,21 @@ typedef struct {
     char **cmd;              /* CMD ARGS..., NULL-terminated */
 } run_args;
 
-/* What the reports of one run held. */
-typedef struct {
-    size_t findings;         /* over all reports */
-    size_t processes;        /* reports with at least one finding */
-    char **paths;            /* those reports' paths (malloc'd) */
-    size_t npaths, cap;
-    int bad_files;           /* files that were warned about and ignored */
-} run_summary;
-
 void al_cmd_run_help(FILE *out)
 {
     fputs(
 "usage: asyncleak run [OPTIONS] [--] CMD [ARGS...]\n"
 "\n"
-"Runs CMD with the asyncleak preload library (LD_PRELOAD); once CMD has\n"
-"exited, reads the JSON reports of the processes it ran and, when they hold\n"
-"findings, prints one line naming them:\n"
-"  ==asyncleak== N finding(s) in M process(es); JSON report(s): PATH...\n"
-"The text reports are printed by the processes themselves (stderr by default).\n"
+"Runs CMD with the asyncleak preload library (LD_PRELOAD), which every\n"
+"process CMD starts inherits (subprocesses, multiprocessing children with any\n"
+"start method, forked workers); once CMD has exited, reads the JSON reports\n"
+"of that process tree and, when they hold findings, prints one summary:\n"
+"  ==asyncleak== SUMMARY: 5 findings in 2 of 3 processes (3 pending_task, 2 orphaned_task)\n"
+"  ==asyncleak==   pid 4242 (app.py): 3 findings (2 pending_task, 1 orphaned_task)\n"
+"  ==asyncleak==   pid 4250 (app.py): 2 findings (2 orphaned_task), interrupted by SIGINT\n"
+"  ==asyncleak== JSON reports: PATH...\n"
+"and nothing when there are none.  The findings themselves are printed by\n"
+"the processes as they find them (stderr by default).\n"
 "\n"
 "Options:\n"
 "  --json PATTERN      write the JSON reports to PATTERN (%p = process id,\n"
@@ -66,7 +62,8 @@ void al_cmd_run_help(FILE *out)
 "                      $TMPDIR/asyncleak.XXXXXX, kept when there are findings,\n"
 "                      removed otherwise\n"
 "  --log PATTERN       write the text reports to PATTERN instead of stderr\n"
-"  --exitcode N        exit with status N (0-255) when there are findings\n"
+"  --exitcode N        exit with status N (0-255) when any process of the\n"
+"                      tree had findings\n"
 "  --option KEY=VALUE  pass KEY=VALUE to the preload (repeatable), e.g.\n"
 "                      --option watchdog=5 --option native=1\n"
 "  -h, --help          show this help\n"
@@ -86,7 +83,7 @@ void al_cmd_run_help(FILE *out)
 "Exit status:\n"
 "  CMD's exit status; when CMD was killed by a signal, asyncleak kills itself\n"
 "  with the same signal (a shell sees the same status as without asyncleak)\n"
-"  N     with --exitcode N, when the reports hold findings\n"
+"  N     with --exitcode N, when the report of any process holds findings\n"
 "  2     usage error\n"
 "  126   CMD was found but could not be executed\n"
 "  127   CMD was not found, or asyncleak could not start it (no preload\n"
@@ -471,40 +468,6 @@ static void reraise(int sig)
 
 /* ---- reading the reports ------------------------------------------------ */
 
-/* Takes in the report at path into s.  A file that is not a report gets one
- * warning line and is ignored.  Returns 0, or -1 on ENOMEM. */
-static int take_report(run_summary *s, const char *path)
-{
-    al_report r;
-    char err[512];
-    size_t n;
-    char **grown;
-
-    if (al_report_load(path, &r, err, sizeof err) < 0) {
-        fprintf(stderr, PROG ": warning: ignoring %s: %s\n", path, err);
-        s->bad_files++;
-        return 0;
-    }
-    n = al_report_findings(&r);
-    al_report_free(&r);
-    if (n == 0)
-        return 0;
-
-    if (s->npaths == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        if ((grown = realloc(s->paths, cap * sizeof *grown)) == NULL)
-            return -1;
-        s->paths = grown;
-        s->cap = cap;
-    }
-    if ((s->paths[s->npaths] = strdup(path)) == NULL)
-        return -1;
-    s->npaths++;
-    s->findings += n;
-    s->processes++;
-    return 0;
-}
-
 /* 1 when ts is before since. */
 static int older(const struct timespec *ts, const struct timespec *since)
 {
@@ -512,9 +475,9 @@ static int older(const struct timespec *ts, const struct timespec *since)
            (ts->tv_sec == since->tv_sec && ts->tv_nsec < since->tv_nsec);
 }
 
-/* Reads every regular file matching glob_pattern into s; with since, only
+/* Reads every regular file matching glob_pattern into t; with since, only
  * those modified at or after it.  Returns 0, or -1 (message printed). */
-static int collect_reports(run_summary *s, const char *glob_pattern,
+static int collect_reports(al_run_tree *t, const char *glob_pattern,
                            const struct timespec *since)
 {
     glob_t g;
@@ -540,7 +503,7 @@ static int collect_reports(run_summary *s, const char *glob_pattern,
             continue;
         if (since != NULL && older(&st.st_mtim, since))
             continue;
-        if (take_report(s, path) < 0) {
+        if (al_run_tree_add(t, path) < 0) {
             fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
             rc = -1;
             goto cleanup;
@@ -551,38 +514,12 @@ cleanup:
     return rc;
 }
 
-/* Prints the one summary line when there are findings. */
-static void print_summary(const run_summary *s)
-{
-    size_t i, shown = s->npaths < MAX_LISTED_PATHS ? s->npaths : MAX_LISTED_PATHS;
-
-    if (s->findings == 0)
-        return;
-    fprintf(stderr, "==" PROG "== %zu finding(s) in %zu process(es); "
-            "JSON report(s):", s->findings, s->processes);
-    for (i = 0; i < shown; i++)
-        fprintf(stderr, " %s", s->paths[i]);
-    if (s->npaths > shown)
-        fprintf(stderr, " and %zu more", s->npaths - shown);
-    fputc('\n', stderr);
-}
-
-static void summary_free(run_summary *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->npaths; i++)
-        free(s->paths[i]);
-    free(s->paths);
-    memset(s, 0, sizeof *s);
-}
-
 /* ---- the command -------------------------------------------------------- */
 
 int al_cmd_run(int argc, char **argv)
 {
     run_args a;
-    run_summary sum;
+    al_run_tree sum;
     struct timespec start;
     char *lib = NULL, *tried = NULL, *privdir = NULL, *escaped = NULL;
     char *json_pattern = NULL, *log_pattern = NULL, *glob_pattern = NULL;
@@ -667,7 +604,7 @@ int al_cmd_run(int argc, char **argv)
         if (collect_reports(&sum, glob_pattern, &start) < 0)
             goto cleanup;
     }
-    print_summary(&sum);
+    al_run_tree_print(stderr, &sum, privdir);
 
     /* The private directory stays when the summary names files in it, or
      * when a warning named a file there; else cleanup removes it. */
@@ -688,7 +625,7 @@ cleanup:
     if (privdir != NULL && !keep_privdir && al_path_remove_tree(privdir) < 0)
         fprintf(stderr, PROG ": warning: cannot remove %s: %s\n", privdir,
                 strerror(errno));
-    summary_free(&sum);
+    al_run_tree_free(&sum);
     free(glob_pattern);
     free(log_pattern);
     free(json_pattern);

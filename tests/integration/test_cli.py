@@ -40,9 +40,11 @@ for pid in sys.argv[2:] or [str(os.getpid())]:
 sys.exit(int(os.environ.get("FAKE_STATUS", "0")))
 """
 
+# The summary of `asyncleak run` (reporter/run_summary.h): a SUMMARY line,
+# one line per process with findings, the paths of the reports.
 SUMMARY_RE = re.compile(
-    r"^==asyncleak== (\d+) finding\(s\) in (\d+) process\(es\); JSON report\(s\): (.*)$",
-    re.M)
+    r"^==asyncleak== SUMMARY: (\d+) findings? in (\d+)(?: of \d+)? process(?:es)? \(.*\)$", re.M)
+PATHS_RE = re.compile(r"^==asyncleak== JSON reports?: (.*)$", re.M)
 
 
 def find_libm():
@@ -335,9 +337,11 @@ def test_run_option_json_path_acts_as_json(tmp_path):
 # ---- run: reading the reports -----------------------------------------------
 
 def summary_line(stderr):
+    """(findings, processes with findings, paths listed) of the summary."""
     m = SUMMARY_RE.search(stderr)
-    assert m, stderr
-    return int(m.group(1)), int(m.group(2)), m.group(3).split(" ")
+    paths = PATHS_RE.search(stderr)
+    assert m and paths, stderr
+    return int(m.group(1)), int(m.group(2)), paths.group(1).split(" ")
 
 
 def test_run_findings_with_exitcode(tmpdir_env):
@@ -349,7 +353,7 @@ def test_run_findings_with_exitcode(tmpdir_env):
     assert re.fullmatch(r"asyncleak\.\d+\.json", report.name)
     findings, processes, paths = summary_line(p.stderr)
     assert (findings, processes, paths) == (1, 1, [str(report)])
-    assert len(p.stderr.splitlines()) == 1
+    assert len(p.stderr.splitlines()) == 3, p.stderr    # SUMMARY, the process, the path
 
 
 def test_run_findings_keep_status_without_exitcode(tmpdir_env):
@@ -394,6 +398,47 @@ def test_run_counts_findings_and_processes(tmp_path):
     assert (findings, processes) == (7 * 5, 7)
     assert paths[:5] == [f"{tmp_path}/r.{pid}.json" for pid in pids[:5]]
     assert paths[5:] == ["and", "2", "more"]
+
+
+# Writes each report of the JSON object argv[1] ({pid: document}) at json_path.
+MULTI_WRITER = r"""
+import json, os, sys
+opts = [kv.split("=", 1) for kv in os.environ["ASYNCLEAK_OPTIONS"].split(":") if "=" in kv]
+pattern = [v for k, v in opts if k == "json_path"][-1]
+for pid, doc in json.loads(sys.argv[1]).items():
+    with open(pattern.replace("%p", pid), "w") as f:
+        json.dump(doc, f)
+"""
+
+
+def test_run_summary_of_the_tree(tmp_path):
+    """Kinds ordered by count over the tree (dropped included), processes by
+    pid with argv (escaped, cut), counts and the SIGINT mark, a line for the
+    processes beyond ten, clean reports counted in "of N"."""
+    def doc(pid, kinds, argv=("app.py",), **extra):
+        return {"tool": "asyncleak", "schema": 1, "pid": pid, "argv": list(argv),
+                "findings": [{"kind": k, "when": "exit"} for k in kinds], **extra}
+    docs = {"300": doc(300, ["orphaned_task"], argv=["app.py", "--name", "a\x1bb"],
+                       interrupted={"by": "KeyboardInterrupt", "signal": "SIGINT"}),
+            "200": doc(200, ["pending_task", "orphaned_task", "pending_task"],
+                       dropped={"unclosed_resource": 5}),
+            "250": doc(250, []),
+            "400": doc(400, ["pending_task"], argv=["x" * 150])}
+    docs.update({str(p): doc(p, ["pending_task"]) for p in range(1000, 1010)})
+    p = run("run", "--json", f"{tmp_path}/r.%p.json", "--", PY, "-c", MULTI_WRITER, json.dumps(docs))
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.splitlines()
+    assert lines[0] == ("==asyncleak== SUMMARY: 20 findings in 13 of 14 processes "
+                        "(13 pending_task, 5 unclosed_resource, 2 orphaned_task)"), p.stderr
+    assert lines[1] == ("==asyncleak==   pid 200 (app.py): 8 findings "
+                        "(5 unclosed_resource, 2 pending_task, 1 orphaned_task)"), p.stderr
+    assert lines[2] == ("==asyncleak==   pid 300 (app.py --name a\\x1bb): 1 finding (1 orphaned_task), "
+                        "interrupted by SIGINT"), p.stderr
+    assert lines[3] == f"==asyncleak==   pid 400 ({'x' * 100}...): 1 finding (1 pending_task)", p.stderr
+    assert lines[4].startswith("==asyncleak==   pid 1000 (app.py): 1 finding"), p.stderr
+    assert lines[11] == "==asyncleak==   and 3 more processes with 3 findings", p.stderr
+    assert lines[12].startswith(f"==asyncleak== JSON reports: {tmp_path}/r.200.json {tmp_path}/r.300.json "), p.stderr
+    assert lines[12].endswith(" and 8 more") and len(lines) == 13, p.stderr
 
 
 def test_run_user_pattern_ignores_old_files(tmp_path):

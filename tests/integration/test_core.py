@@ -384,8 +384,11 @@ def test_asyncleak_run(interp, tmp_path, json_opt):
     assert run.returncode == 3, run.describe()
     assert run.stdout == "bye\n", run.describe()
     assert "asyncleak: orphaned_task: task 'leak-exit'" in run.stderr, run.describe()
-    m = re.search(r"^==asyncleak== 1 finding\(s\) in 1 process\(es\); JSON report\(s\): (\S+)$",
-                  run.stderr, re.M)
+    assert re.search(r"^==asyncleak== SUMMARY: 1 finding in 1 process \(1 orphaned_task\)$", run.stderr, re.M), \
+        run.describe()
+    assert re.search(rf"^==asyncleak==   pid \d+ \({re.escape(str(prog))} leak 3\): 1 finding \(1 orphaned_task\)$",
+                     run.stderr, re.M), run.describe()
+    m = re.search(r"^==asyncleak== JSON report: (\S+)$", run.stderr, re.M)
     assert m, run.describe()
     path = Path(m.group(1))
     assert path.is_file(), run.describe()

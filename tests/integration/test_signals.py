@@ -14,6 +14,16 @@ same way (wait status, stdout).  What is checked:
                   the program's handler runs, no signal_exit; SIGTERM ignored
                   by the parent before exec stays ignored; SIGINT keeps its
                   KeyboardInterrupt and traceback
+  SIGINT          Ctrl-C under asyncio.run() (caught or not), run_forever()
+                  (closed, caught then closed, never closed, uvloop) and
+                  run_until_complete(): the KeyboardInterrupt, traceback,
+                  stderr and wait status are as without the tool, and each
+                  task that was still running gets "interrupted" and a header
+                  saying so (a task made after the KeyboardInterrupt was
+                  handled does not); a TaskGroup that shuts down cleanly on
+                  3.11+ gives nothing; SIGINT to `asyncleak run`'s process
+                  group: death by SIGINT, "interrupted by SIGINT" in the
+                  summary
   GIL held        a thread holding the GIL in C: the default death after the
                   tool's 5 s fallback, without a report
   transparency    signal.getsignal() shows no trace of the tool's handlers;
@@ -35,7 +45,8 @@ same way (wait status, stdout).  What is checked:
 
 Programs print "READY <pid>" (flushed) when the state under test is reached;
 the tests wait for that line (stdout goes to a file, never a pipe that could
-fill up), then signal.  Every report is checked with the shared contract
+fill up), then signal (SIGINT SETTLE seconds later, so that the
+KeyboardInterrupt is raised in the loop's select in both runs).  Every report is checked with the shared contract
 checker.  Only 127.0.0.1 is used; every wait is bounded.
 """
 import json
@@ -54,6 +65,7 @@ from conftest import (ASYNCLEAK, LIB, PROGRAMS, ROOT, Run, assert_origin, assert
 
 STARTUP = 20          # seconds a program may take to reach READY
 WAIT = 20             # seconds a signalled program may take to end
+SETTLE = 0.3          # seconds between READY and SIGINT (see signal_and_finish)
 
 WAIT_PROG = program_path("sig_wait.py")
 HANDLER_PROG = program_path("sig_handler.py")
@@ -236,8 +248,13 @@ def entry_for(entries, name):
     return hits[0]
 
 
-def signal_and_finish(bg: Bg, sig, timeout=WAIT) -> Run:
+def signal_and_finish(bg: Bg, sig, timeout=WAIT, settle=0.0) -> Run:
+    """Signals once READY; settle seconds later for SIGINT, whose
+    KeyboardInterrupt lands wherever the program is: the program must be
+    idle in the loop's select, not still running the code after its print,
+    for two runs to raise it at the same place."""
     bg.ready()
+    time.sleep(settle)
     bg.signal(sig)
     return bg.finish(timeout)
 
@@ -437,13 +454,131 @@ def test_sigint_keyboard_interrupt_unchanged(interp, start):
     runs = {}
     for name, tool in (("tool", True), ("plain", False)):
         bg = start(name, [interp.exe, WAIT_PROG, "tasks"], tool=tool, log=True)
-        runs[name] = signal_and_finish(bg, signal.SIGINT)
+        runs[name] = signal_and_finish(bg, signal.SIGINT, settle=SETTLE)
     tool, plain = runs["tool"], runs["plain"]
     assert "KeyboardInterrupt" in plain.stderr, plain.describe()
     assert_same_end(tool, plain)
     assert norm(tool.stderr) == norm(plain.stderr), (
         f"stderr differs\n--- with the tool ---\n{tool.describe()}\n--- without ---\n{plain.describe()}")
     assert not findings(tool, "signal_exit"), tool.describe()
+
+
+# ---- SIGINT: which tasks were still running -------------------------------------------
+
+INTERRUPT_PROG = program_path("sig_interrupt.py")
+INTERRUPTED = {"by": "KeyboardInterrupt", "signal": "SIGINT"}
+RUNNING_AT_SIGINT = "was still running when SIGINT (KeyboardInterrupt) arrived"
+
+# mode -> (expected exit: "sigint" = death by SIGINT after the traceback, or 0;
+#          kind, when and ORIGIN marker of the poller's finding)
+INTERRUPT_MODES = {
+    "run": ("sigint", "orphaned_task", "runner_shutdown", "poller"),
+    "run_caught": (0, "orphaned_task", "runner_shutdown", "poller"),
+    "forever": ("sigint", "pending_task", "loop_close", "poller_loop"),
+    "forever_caught": (0, "pending_task", "loop_close", "poller_loop"),
+    "forever_open": ("sigint", "pending_task", "exit", "poller_loop"),
+    "until": ("sigint", "pending_task", "loop_close", "poller"),
+    "uvloop": ("sigint", "pending_task", "loop_close", "poller_uvloop"),
+}
+
+
+def interrupt_both(start, interp, mode):
+    """The program run with and without the tool, each sent SIGINT once READY
+    (the tool's text goes to log_path, so stderr compares as it is)."""
+    runs = {}
+    for name, tool in (("tool", True), ("plain", False)):
+        bg = start(name, [interp.exe, INTERRUPT_PROG, mode], tool=tool, log=True)
+        runs[name] = signal_and_finish(bg, signal.SIGINT, settle=SETTLE)
+        runs[name].log = "".join(p.read_text() for p in sorted((bg.dir).glob("al.*.log")))
+    return runs["tool"], runs["plain"]
+
+
+@pytest.mark.parametrize("mode", list(INTERRUPT_MODES))
+def test_sigint_reports_tasks_still_running(interp, start, mode):
+    """Ctrl-C: Python's behaviour is kept (KeyboardInterrupt, traceback, exit
+    status, stdout, stderr as without the tool), and each task that was still
+    running when SIGINT arrived is reported as such: "interrupted" in the
+    JSON, a header saying so in the text, its origin."""
+    exit_as, kind, when, marker = INTERRUPT_MODES[mode]
+    if mode == "uvloop":
+        need_module(interp, "uvloop")
+    tool, plain = interrupt_both(start, interp, mode)
+    expected = -signal.SIGINT if exit_as == "sigint" else 0
+    assert plain.returncode == expected, plain.describe()
+    assert_same_end(tool, plain)
+    assert norm(tool.stderr) == norm(plain.stderr), (
+        f"stderr differs\n--- with the tool ---\n{tool.describe()}\n--- without ---\n{plain.describe()}")
+    if exit_as == "sigint":
+        assert "KeyboardInterrupt" in tool.stderr, tool.describe()
+    assert tool.report is not None, f"no report\n{tool.describe()}"
+
+    f = only(findings_named(tool, "poller"), "finding for the poller")
+    assert (f["kind"], f["when"]) == (kind, when), f
+    assert f.get("interrupted") == INTERRUPTED, f
+    assert RUNNING_AT_SIGINT in f.get("message", ""), f
+    assert_origin(f, INTERRUPT_PROG, marker_line(INTERRUPT_PROG, marker), outer=None)
+    assert tool.report.get("interrupted") == INTERRUPTED, tool.describe()
+    assert re.search(rf"^=={tool.pid}== asyncleak: {kind}: task 'poller' \(coroutine poll_forever\) "
+                     rf"{re.escape(RUNNING_AT_SIGINT)}", tool.log, re.M), tool.log
+    assert not findings(tool, "signal_exit"), tool.describe()
+
+    # The main task: still pending when SIGINT arrived where nothing cancelled
+    # it first (3.8-3.10 asyncio.run, run_until_complete); 3.11+ asyncio.run
+    # cancels it itself, and it ends before the runner's cancel step.
+    main = findings_named(tool, "Task-1")
+    if mode == "until" or (mode.startswith("run") and interp.version < (3, 11)):
+        f = only(main, "finding for the main task")
+        assert f.get("interrupted") == INTERRUPTED and f["kind"] == kind, f
+    else:
+        assert not main, tool.describe()
+
+    # A task created after the KeyboardInterrupt was handled is no part of it.
+    if mode == "forever_caught":
+        f = only(findings_named(tool, "late"), "finding for the late task")
+        assert (f["kind"], f["when"]) == ("pending_task", "loop_close"), f
+        assert "interrupted" not in f and "message" not in f, f
+        assert_origin(f, INTERRUPT_PROG, marker_line(INTERRUPT_PROG, "late"), outer=None)
+
+
+def findings_named(run, name, report=None):
+    return [f for f in findings(run, report=report) if (f.get("task") or {}).get("name") == name]
+
+
+def test_sigint_taskgroup_clean_shutdown_no_finding(interp, start):
+    """asyncio.run() cancels the main task on SIGINT (3.11+); a TaskGroup then
+    cancels and awaits its tasks: nothing leaks, nothing is reported."""
+    need_version(interp, (3, 11), "asyncio.TaskGroup")
+    tool, plain = interrupt_both(start, interp, "taskgroup")
+    assert plain.returncode == -signal.SIGINT, plain.describe()
+    assert_same_end(tool, plain)
+    assert norm(tool.stderr) == norm(plain.stderr), tool.describe()
+    assert findings(tool) == [] and tool.log == "", tool.describe()
+    assert "interrupted" not in (tool.report or {}), tool.describe()
+
+
+def test_sigint_to_asyncleak_run_process_group(interp, start, tmp_path):
+    """Ctrl-C in a terminal: SIGINT to the whole process group.  asyncleak run
+    lets the program handle it, dies by SIGINT like the program, and its
+    summary says the process was interrupted."""
+    if not ASYNCLEAK.exists():
+        pytest.fail(f"{ASYNCLEAK} is not built")
+    d = tmp_path / "run"
+    bg = start("run", [ASYNCLEAK, "run", "--json", f"{d}/al.%p.json", "--", interp.exe, INTERRUPT_PROG, "run"],
+               env=clean_env(ASYNCLEAK_LIBRARY=None), new_session=True)
+    child = int(bg.wait_for(r"^READY (\d+)$")[0].group(1))
+    time.sleep(SETTLE)
+    os.killpg(bg.pid, signal.SIGINT)
+    run = bg.finish()
+    assert run.returncode == -signal.SIGINT, run.describe()
+    assert set(run.reports) == {child}, run.describe()
+    f = only(findings_named(run, "poller", report=run.reports[child]))
+    assert f.get("interrupted") == INTERRUPTED and f["kind"] == "orphaned_task", f
+    n = len(run.reports[child]["findings"])
+    assert re.search(rf"^==asyncleak== SUMMARY: {n} findings? in 1 process \(\d+ orphaned_task\)$",
+                     run.stderr, re.M), run.describe()
+    assert re.search(rf"^==asyncleak==   pid {child} \(.*\): {n} findings? \({n} orphaned_task\), "
+                     rf"interrupted by SIGINT$", run.stderr, re.M), run.describe()
+    assert "Traceback" in run.stderr and "KeyboardInterrupt" in run.stderr, run.describe()
 
 
 # ---- dumps ----------------------------------------------------------------------------
