@@ -166,6 +166,21 @@ static al_json *interrupted_json(void)
     return i;
 }
 
+/* A runner other than asyncio.run() (aiohttp's web.run_app) names itself in
+ * the message of the tasks it cancels, interrupted or not. */
+static void annotate_runner(al_json *finding)
+{
+    char buf[160];
+
+    if (g_runner == NULL || strcmp(g_runner, "asyncio.run()") == 0
+        || al_json_get(finding, "message") != NULL
+        || strcmp(al_json_get_str(finding, "kind") ? al_json_get_str(finding, "kind") : "",
+                  "orphaned_task") != 0)
+        return;
+    snprintf(buf, sizeof buf, "was still running when %s shut down; it cancelled the task", g_runner);
+    al_json_set_str(finding, "message", buf);
+}
+
 static void annotate(al_json *finding, void *ctx)
 {
     static sig_atomic_t said_generation = -1;
@@ -176,8 +191,10 @@ static void annotate(al_json *finding, void *ctx)
     const char *msg;
     char buf[160];
 
-    if (task == NULL || kind == NULL || when == NULL || id <= 0 || (uint64_t)id >= g_report_serial)
+    if (task == NULL || kind == NULL || when == NULL || id <= 0 || (uint64_t)id >= g_report_serial) {
+        annotate_runner(finding);
         return;
+    }
     al_json_set(finding, "interrupted", interrupted_json());
     if (al_json_get(finding, "message") == NULL && (msg = message_for(kind, when, buf, sizeof buf)) != NULL)
         al_json_set_str(finding, "message", msg);
@@ -202,9 +219,13 @@ void al_interrupt_report_begin(const void *loop, const char *runner)
             if (g_marks[i].serial > g_report_serial)
                 g_report_serial = g_marks[i].serial;
     }
-    if (g_report_serial == 0)
-        return;
     g_runner = runner;
+    if (g_report_serial == 0 && (runner == NULL || strcmp(runner, "asyncio.run()") == 0)) {
+        g_runner = NULL;
+        return;
+    }
+    if (g_report_serial == 0)
+        g_report_serial = 1;            /* no task is older than serial 1: runner names only */
     al_report_annotate(annotate, NULL);
 }
 
