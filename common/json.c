@@ -59,6 +59,19 @@ al_json *al_json_string_len(const char *s, size_t len)
 }
 
 al_json *al_json_array(void) { return new_node(AL_JSON_ARRAY); }
+
+/* More than one owner: read-only. */
+static int shared(const al_json *v)
+{
+    return __atomic_load_n(&v->refs, __ATOMIC_ACQUIRE) != 0;
+}
+
+al_json *al_json_ref(al_json *v)
+{
+    if (v)
+        __atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
+    return v;
+}
 al_json *al_json_object(void) { return new_node(AL_JSON_OBJECT); }
 
 /* Ensures room for one more element in *items (n used, *cap allocated);
@@ -80,7 +93,7 @@ static int reserve(void **items, size_t n, size_t *cap, size_t size)
 
 int al_json_append(al_json *array, al_json *value)
 {
-    if (!array || array->type != AL_JSON_ARRAY || !value)
+    if (!array || array->type != AL_JSON_ARRAY || !value || shared(array))
         goto fail;
     void *items = array->u.array.items;
     if (reserve(&items, array->u.array.len, &array->u.array.cap, sizeof(al_json *)) < 0)
@@ -103,7 +116,7 @@ static long find_key(const al_json *object, const char *key)
 
 int al_json_set(al_json *object, const char *key, al_json *value)
 {
-    if (!object || object->type != AL_JSON_OBJECT || !key || !value)
+    if (!object || object->type != AL_JSON_OBJECT || !key || !value || shared(object))
         goto fail;
     long at = find_key(object, key);
     if (at >= 0) {
@@ -225,6 +238,11 @@ void al_json_free(al_json *v)
 {
     if (!v)
         return;
+    /* Drop one owner; only the last one frees. */
+    unsigned refs = __atomic_load_n(&v->refs, __ATOMIC_ACQUIRE);
+    while (refs != 0)
+        if (__atomic_compare_exchange_n(&v->refs, &refs, refs - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return;
     switch (v->type) {
     case AL_JSON_STRING:
         free(v->u.string.bytes);
@@ -250,17 +268,75 @@ void al_json_free(al_json *v)
 
 /* ---- writer ---- */
 
-/* Output state; err is sticky so callers check it once at the end. */
+/* Output state; err is sticky so callers check it once at the end.  With f,
+ * buf stages output for large fwrites; without, buf is the whole output
+ * (grown as needed).  memo (compact writes only) holds the serialization of
+ * shared subtrees met so far, direct-mapped by address: nodes cannot be
+ * freed during one write, so an address names one node throughout. */
+typedef struct {
+    const al_json *node;
+    char *bytes;
+    size_t len;
+} memo_entry;
+
+#define MEMO_SLOTS 256
+#define STAGE_SIZE 65536
+
 typedef struct {
     FILE *f;
+    char *buf;
+    size_t len, cap;
     int indent;
     int err;
+    memo_entry *memo;
 } writer;
+
+static void flush_out(writer *w)
+{
+    if (w->f && w->len) {
+        if (!w->err && fwrite(w->buf, 1, w->len, w->f) != w->len)
+            w->err = 1;
+        w->len = 0;
+    }
+}
+
+/* Room for n more bytes in a memory writer's buffer; -1 on OOM. */
+static int grow_mem(writer *w, size_t n)
+{
+    size_t ncap = w->cap ? w->cap : 256;
+    while (ncap - w->len < n) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    char *p = realloc(w->buf, ncap);
+    if (!p)
+        return -1;
+    w->buf = p;
+    w->cap = ncap;
+    return 0;
+}
 
 static void put(writer *w, const char *s, size_t n)
 {
-    if (!w->err && n && fwrite(s, 1, n, w->f) != n)
-        w->err = 1;
+    if (w->err || n == 0)
+        return;
+    if (w->cap - w->len < n) {
+        if (w->f) {
+            flush_out(w);
+            if (n > w->cap) {
+                if (!w->err && fwrite(s, 1, n, w->f) != n)
+                    w->err = 1;
+                return;
+            }
+        } else if (grow_mem(w, n) < 0) {
+            errno = ENOMEM;
+            w->err = 1;
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
 }
 
 static void puts_(writer *w, const char *s) { put(w, s, strlen(s)); }
@@ -298,47 +374,75 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return 0;
 }
 
+/* What a byte needs in a JSON string: 0 nothing, 1 an escape, 2 a UTF-8
+ * check (>= 0x80). */
+static const unsigned char byte_class[256] = {
+    [0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+    [0x80 ... 0xff] = 2,
+};
+
 static void write_string(writer *w, const char *bytes, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)bytes;
-    size_t run = 0;                    /* bytes at s[i - run .. i) pass through */
+    size_t start = 0, i = 0;               /* s[start..i) passes through */
     put(w, "\"", 1);
-    for (size_t i = 0; i < len;) {
+    while (i < len) {
         unsigned char c = s[i];
-        const char *esc = NULL;
-        char buf[8];
-        size_t adv = 1;
-        if (c >= 0x80) {
-            size_t bad = 0, ok = utf8_seq(s + i, len - i, &bad);
-            if (ok) {
-                run += ok;
-                i += ok;
-                continue;
-            }
-            esc = "\xEF\xBF\xBD";
-            adv = bad;
-        } else if (c == '"') esc = "\\\"";
-        else if (c == '\\') esc = "\\\\";
-        else if (c == '\n') esc = "\\n";
-        else if (c == '\t') esc = "\\t";
-        else if (c == '\r') esc = "\\r";
-        else if (c == '\b') esc = "\\b";
-        else if (c == '\f') esc = "\\f";
-        else if (c < 0x20 || c == 0x7f) {
-            snprintf(buf, sizeof buf, "\\u%04x", c);
-            esc = buf;
-        } else {
-            run++;
+        unsigned cls = byte_class[c];
+        char esc[6];
+        size_t elen = 2, adv = 1;
+        if (cls == 0) {
             i++;
             continue;
         }
-        put(w, (const char *)s + i - run, run);
-        run = 0;
-        puts_(w, esc);
+        if (cls == 2) {
+            size_t bad = 0, ok = utf8_seq(s + i, len - i, &bad);
+            if (ok) {
+                i += ok;
+                continue;
+            }
+            memcpy(esc, "\xEF\xBF\xBD", 3);
+            elen = 3;
+            adv = bad;
+        } else {
+            esc[0] = '\\';
+            switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default:
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                elen = 6;
+            }
+        }
+        put(w, (const char *)s + start, i - start);
+        put(w, esc, elen);
         i += adv;
+        start = i;
     }
-    put(w, (const char *)s + len - run, run);
+    put(w, (const char *)s + start, len - start);
     put(w, "\"", 1);
+}
+
+static void write_int(writer *w, int64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    put(w, p, (size_t)(buf + sizeof buf - p));
 }
 
 static void newline(writer *w, int depth)
@@ -354,20 +458,14 @@ static void newline(writer *w, int depth)
     }
 }
 
-static void write_value(writer *w, const al_json *v, int depth)
+static void write_value(writer *w, const al_json *v, int depth);
+
+static void write_plain(writer *w, const al_json *v, int depth)
 {
-    char buf[32];
-    if (!v) {
-        puts_(w, "null");
-        return;
-    }
     switch (v->type) {
-    case AL_JSON_NULL: puts_(w, "null"); break;
+    case AL_JSON_NULL: put(w, "null", 4); break;
     case AL_JSON_BOOL: puts_(w, v->u.boolean ? "true" : "false"); break;
-    case AL_JSON_INT:
-        snprintf(buf, sizeof buf, "%" PRId64, v->u.integer);
-        puts_(w, buf);
-        break;
+    case AL_JSON_INT: write_int(w, v->u.integer); break;
     case AL_JSON_STRING: write_string(w, v->u.string.bytes, v->u.string.len); break;
     case AL_JSON_ARRAY:
         put(w, "[", 1);
@@ -389,7 +487,10 @@ static void write_value(writer *w, const al_json *v, int depth)
             newline(w, depth + 1);
             const char *k = v->u.object.keys[i];
             write_string(w, k, strlen(k));
-            puts_(w, w->indent < 0 ? ":" : ": ");
+            if (w->indent < 0)
+                put(w, ":", 1);
+            else
+                put(w, ": ", 2);
             write_value(w, v->u.object.values[i], depth + 1);
         }
         if (v->u.object.len)
@@ -399,6 +500,57 @@ static void write_value(writer *w, const al_json *v, int depth)
     }
 }
 
+/* A shared array or object in a compact write: serialized once into the
+ * memo, copied from there when met again. */
+static void write_shared(writer *w, const al_json *v)
+{
+    if (!w->memo && !(w->memo = calloc(MEMO_SLOTS, sizeof *w->memo))) {
+        write_plain(w, v, 0);
+        return;
+    }
+    memo_entry *e = &w->memo[(((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15ull) >> 56];
+    if (e->node == v) {
+        put(w, e->bytes, e->len);
+        return;
+    }
+    writer sub = { NULL, NULL, 0, 0, -1, 0, w->memo };
+    write_plain(&sub, v, 0);
+    if (sub.err) {
+        free(sub.buf);
+        write_plain(w, v, 0);
+        return;
+    }
+    put(w, sub.buf, sub.len);
+    /* Nested shared nodes may have taken this entry meanwhile: replace. */
+    free(e->bytes);
+    e->node = v;
+    e->bytes = sub.buf;
+    e->len = sub.len;
+}
+
+static void write_value(writer *w, const al_json *v, int depth)
+{
+    if (!v) {
+        put(w, "null", 4);
+        return;
+    }
+    if (w->indent < 0 && (v->type == AL_JSON_ARRAY || v->type == AL_JSON_OBJECT)
+        && __atomic_load_n(&v->refs, __ATOMIC_RELAXED) != 0) {
+        write_shared(w, v);
+        return;
+    }
+    write_plain(w, v, depth);
+}
+
+static void memo_free(memo_entry *memo)
+{
+    if (!memo)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        free(memo[i].bytes);
+    free(memo);
+}
+
 /* Writes no trailing newline.  A NULL v is written as null. */
 int al_json_write(const al_json *v, FILE *out, int indent)
 {
@@ -406,10 +558,15 @@ int al_json_write(const al_json *v, FILE *out, int indent)
         errno = EINVAL;
         return -1;
     }
-    writer w = { out, indent, 0 };
+    char small[512];
+    char *stage = malloc(STAGE_SIZE);
+    writer w = { out, stage ? stage : small, 0, stage ? STAGE_SIZE : sizeof small, indent, 0, NULL };
     int saved = errno;
     errno = 0;
     write_value(&w, v, 0);
+    flush_out(&w);
+    memo_free(w.memo);
+    free(stage);
     if (w.err) {
         if (!errno)
             errno = EIO;
@@ -421,15 +578,13 @@ int al_json_write(const al_json *v, FILE *out, int indent)
 
 char *al_json_dumps(const al_json *v, int indent)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int rc = al_json_write(v, f, indent);
-    if (fclose(f) != 0 || rc < 0) {
-        free(buf);
+    writer w = { NULL, NULL, 0, 0, indent, 0, NULL };
+    write_value(&w, v, 0);
+    put(&w, "", 1);                    /* the terminating NUL */
+    memo_free(w.memo);
+    if (w.err) {
+        free(w.buf);
         return NULL;
     }
-    return buf;
+    return w.buf;
 }

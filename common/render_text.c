@@ -6,17 +6,55 @@
 #include <stdarg.h>
 #include <string.h>
 
-/* Output state; err is sticky so callers check it once at the end. */
+/* Output state; err is sticky so callers check it once at the end.  Text is
+ * staged in buf and reaches f in few large fwrites (at most sizeof buf
+ * late; finish() writes the rest). */
 typedef struct {
     FILE *f;
     long pid;
     int err;
+    char prefix[32];        /* "==PID== " */
+    size_t prefix_len;
+    size_t len;
+    char buf[4096];
 } out_t;
+
+static void out_init(out_t *o, FILE *f, long pid)
+{
+    int n;
+
+    o->f = f;
+    o->pid = pid;
+    o->err = 0;
+    o->len = 0;
+    if (pid < 0)
+        n = snprintf(o->prefix, sizeof o->prefix, "==asyncleak== ");
+    else
+        n = snprintf(o->prefix, sizeof o->prefix, "==%ld== ", pid);
+    o->prefix_len = n > 0 && (size_t)n < sizeof o->prefix ? (size_t)n : 0;
+}
+
+static void stage_flush(out_t *o)
+{
+    if (!o->err && o->len && fwrite(o->buf, 1, o->len, o->f) != o->len)
+        o->err = 1;
+    o->len = 0;
+}
 
 static void raw(out_t *o, const char *s, size_t n)
 {
-    if (!o->err && n && fwrite(s, 1, n, o->f) != n)
-        o->err = 1;
+    if (o->err || n == 0)
+        return;
+    if (sizeof o->buf - o->len < n) {
+        stage_flush(o);
+        if (n > sizeof o->buf) {
+            if (!o->err && fwrite(s, 1, n, o->f) != n)
+                o->err = 1;
+            return;
+        }
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
 }
 
 static void text(out_t *o, const char *s) { raw(o, s, strlen(s)); }
@@ -24,11 +62,36 @@ static void text(out_t *o, const char *s) { raw(o, s, strlen(s)); }
 static void fmt(out_t *o, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void fmt(out_t *o, const char *format, ...)
 {
+    char line[256];
     va_list ap;
     va_start(ap, format);
-    if (!o->err && vfprintf(o->f, format, ap) < 0)
-        o->err = 1;
+    int n = vsnprintf(line, sizeof line, format, ap);
     va_end(ap);
+    if (n < 0)
+        o->err = 1;
+    else if ((size_t)n < sizeof line)
+        raw(o, line, (size_t)n);
+    else {
+        stage_flush(o);
+        va_start(ap, format);
+        if (!o->err && vfprintf(o->f, format, ap) < 0)
+            o->err = 1;
+        va_end(ap);
+    }
+}
+
+static void integer(out_t *o, int64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    raw(o, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n) (1-4), or 0 when invalid
@@ -68,6 +131,10 @@ static void safe(out_t *o, const char *s, size_t n)
     size_t start = 0, i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {       /* printable ASCII: as is */
+            i++;
+            continue;
+        }
         size_t len = utf8_len((const unsigned char *)s + i, n - i);
         if (len == 0 || c < 0x20 || c == 0x7f) {
             raw(o, s + start, i - start);
@@ -86,7 +153,7 @@ static void value(out_t *o, const al_json *v)
     if (v && v->type == AL_JSON_STRING)
         safe(o, v->u.string.bytes, v->u.string.len);
     else if (v && v->type == AL_JSON_INT)
-        fmt(o, "%" PRId64, v->u.integer);
+        integer(o, v->u.integer);
     else
         text(o, "?");
 }
@@ -99,17 +166,17 @@ static void field(out_t *o, const al_json *obj, const char *key)
 /* Starts a line: the prefix, then indent spaces. */
 static void begin(out_t *o, int indent)
 {
-    if (o->pid < 0)
-        text(o, "==asyncleak== ");
-    else
-        fmt(o, "==%ld== ", o->pid);
-    fmt(o, "%*s", indent, "");
+    static const char spaces[] = "                ";
+    raw(o, o->prefix, o->prefix_len);
+    for (; indent > 0; indent -= (int)sizeof spaces - 1)
+        raw(o, spaces, indent < (int)sizeof spaces - 1 ? (size_t)indent : sizeof spaces - 1);
 }
 
 static void end(out_t *o) { raw(o, "\n", 1); }
 
 static int finish(out_t *o)
 {
+    stage_flush(o);
     if (!o->err && fflush(o->f) != 0)
         o->err = 1;
     return o->err ? -1 : 0;
@@ -348,7 +415,8 @@ int al_render_finding(FILE *out, const al_json *finding, long pid)
 {
     if (!out)
         return -1;
-    out_t o = { out, pid, 0 };
+    out_t o;
+    out_init(&o, out, pid);
     header(&o, finding);
 
     const al_json *exc = get_typed(finding, "exception", AL_JSON_OBJECT);
@@ -430,7 +498,8 @@ int al_render_summary(FILE *out, const al_json *summary, const al_json *dropped,
 {
     if (!out)
         return -1;
-    out_t o = { out, pid, 0 };
+    out_t o;
+    out_init(&o, out, pid);
     int64_t n = total(summary);
     if (n > 0) {
         begin(&o, 0);

@@ -133,6 +133,7 @@ void al_stack_reset(void)
     for (i = 0; i < g_count; i++) {
         free(g_by_id[i]->frames);
         al_json_free(g_by_id[i]->resolved);
+        al_json_free(g_by_id[i]->origin);
         free(g_by_id[i]);
     }
     free(g_by_id);
