@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,10 +109,78 @@ fail:
 
 static long find_key(const al_json *object, const char *key)
 {
-    for (size_t i = 0; i < object->u.object.len; i++)
-        if (strcmp(object->u.object.keys[i], key) == 0)
+    for (size_t i = 0; i < object->u.object.len; i++) {
+        const char *k = object->u.object.keys[i];
+        if (k[0] == key[0] && strcmp(k, key) == 0)
             return (long)i;
+    }
     return -1;
+}
+
+/* ---- pooled keys ----
+ * The member names of the report format are stored once, here: an object
+ * key equal to one of them points into key_pool instead of a strdup'd copy
+ * (al_json_free frees only keys outside the pool).  Keys are read-only for
+ * every user of the model, so the two kinds are indistinguishable. */
+static const char key_pool[] =
+    "kind\0when\0task\0id\0name\0coro\0state\0origin\0frames\0file\0line\0function\0"
+    "suspended_at\0awaiting\0awaited_by\0created_by\0created_before_attach\0"
+    "spawned_during_shutdown\0cancel\0requested\0message\0via\0truncated\0native\0"
+    "native_truncated\0hybrid\0ip\0symbol\0object\0resource\0type\0tasks\0resources\0"
+    "exception\0asyncio_message\0closed_at\0signal\0count\0rule\0t_ms\0"
+    "tool\0schema\0pid\0argv\0python\0findings\0summary\0dropped\0suppressions_used\0"
+    "pending_task\0orphaned_task\0destroyed_pending_task\0unretrieved_exception\0"
+    "swallowed_cancel\0shutdown_hang\0unclosed_resource\0closed_while_in_use\0"
+    "signal_exit\0growing_origin\0";
+
+#define POOL_SLOTS 256
+static const char *pool_index[POOL_SLOTS];
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static size_t key_hash(const char *key, size_t *len)
+{
+    uint32_t h = 2166136261u;
+    size_t n = 0;
+    for (; key[n]; n++)
+        h = (h ^ (unsigned char)key[n]) * 16777619u;
+    *len = n;
+    return (h ^ (h >> 16)) & (POOL_SLOTS - 1);
+}
+
+static void pool_build(void)
+{
+    for (const char *k = key_pool; k < key_pool + sizeof key_pool - 1; k += strlen(k) + 1) {
+        size_t len, i = key_hash(k, &len);
+        while (pool_index[i])
+            i = (i + 1) & (POOL_SLOTS - 1);
+        pool_index[i] = k;
+    }
+}
+
+static int pooled(const char *k)
+{
+    return k >= key_pool && k < key_pool + sizeof key_pool;
+}
+
+/* key itself stored: from the pool, or a copy; NULL on OOM. */
+static char *store_key(const char *key)
+{
+    size_t len, i;
+
+    pthread_once(&pool_once, pool_build);
+    for (i = key_hash(key, &len); pool_index[i]; i = (i + 1) & (POOL_SLOTS - 1))
+        if (pool_index[i][0] == key[0] && strcmp(pool_index[i], key) == 0)
+            return (char *)pool_index[i];
+    char *k = malloc(len + 1);
+    if (k)
+        memcpy(k, key, len + 1);
+    return k;
+}
+
+static void free_key(char *k)
+{
+    if (!pooled(k))
+        free(k);
 }
 
 int al_json_set(al_json *object, const char *key, al_json *value)
@@ -126,19 +195,19 @@ int al_json_set(al_json *object, const char *key, al_json *value)
         return 0;
     }
     size_t n = object->u.object.len;
-    char *k = strdup(key);
+    char *k = store_key(key);
     if (!k)
         goto fail;
     /* keys and values share cap: grow keys into a copy of it, then values. */
     size_t kcap = object->u.object.cap;
     void *keys = object->u.object.keys, *values = object->u.object.values;
     if (reserve(&keys, n, &kcap, sizeof(char *)) < 0) {
-        free(k);
+        free_key(k);
         goto fail;
     }
     object->u.object.keys = keys;     /* may be larger than cap says: harmless */
     if (reserve(&values, n, &object->u.object.cap, sizeof(al_json *)) < 0) {
-        free(k);
+        free_key(k);
         goto fail;
     }
     object->u.object.values = values;
@@ -254,7 +323,7 @@ void al_json_free(al_json *v)
         break;
     case AL_JSON_OBJECT:
         for (size_t i = 0; i < v->u.object.len; i++) {
-            free(v->u.object.keys[i]);
+            free_key(v->u.object.keys[i]);
             al_json_free(v->u.object.values[i]);
         }
         free(v->u.object.keys);
@@ -317,7 +386,7 @@ static int grow_mem(writer *w, size_t n)
     return 0;
 }
 
-static void put(writer *w, const char *s, size_t n)
+static void put_slow(writer *w, const char *s, size_t n)
 {
     if (w->err || n == 0)
         return;
@@ -337,6 +406,17 @@ static void put(writer *w, const char *s, size_t n)
     }
     memcpy(w->buf + w->len, s, n);
     w->len += n;
+}
+
+/* After an error, output may still land in buf: it is never written. */
+static inline void put(writer *w, const char *s, size_t n)
+{
+    if (n <= w->cap - w->len) {
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+    } else {
+        put_slow(w, s, n);
+    }
 }
 
 static void puts_(writer *w, const char *s) { put(w, s, strlen(s)); }
@@ -381,6 +461,20 @@ static const unsigned char byte_class[256] = {
     [0x80 ... 0xff] = 2,
 };
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* True when a byte of x may be < 0x20, '"', '\\' or >= 0x7f. */
+static inline int needs_look(uint64_t x)
+{
+    uint64_t quote = x ^ (ONES * '"'), bslash = x ^ (ONES * '\\');
+    uint64_t t = (x - ONES * 0x20) & ~x;                 /* < 0x20 */
+    t |= (quote - ONES) & ~quote;                       /* == '"' */
+    t |= (bslash - ONES) & ~bslash;                     /* == '\\' */
+    t |= (x + ONES) | x;                                /* >= 0x7f */
+    return (t & HIGHS) != 0;
+}
+
 static void write_string(writer *w, const char *bytes, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -388,6 +482,17 @@ static void write_string(writer *w, const char *bytes, size_t len)
     size_t start = 0, i = 0;               /* s[start..i) passes through */
     put(w, "\"", 1);
     while (i < len) {
+        /* Eight bytes at a time while none needs a look (a false alarm
+         * only sends that word through the byte loop). */
+        while (i + 8 <= len) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (needs_look(x))
+                break;
+            i += 8;
+        }
+        if (i == len)
+            break;
         unsigned char c = s[i];
         unsigned cls = byte_class[c];
         char esc[6];

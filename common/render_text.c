@@ -3,7 +3,9 @@
 #include "render_text.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Output state; err is sticky so callers check it once at the end.  Text is
@@ -130,6 +132,17 @@ static void safe(out_t *o, const char *s, size_t n)
 {
     size_t start = 0, i = 0;
     while (i < n) {
+        /* Eight printable ASCII bytes at a time (a false alarm only sends
+         * that word through the byte loop). */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if ((((x - 0x2020202020202020ull) & ~x) | ((x + 0x0101010101010101ull) | x)) & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x7f) {       /* printable ASCII: as is */
             i++;
@@ -286,8 +299,8 @@ static void native_line(out_t *o, const al_json *nf, int indent)
  * indent + 2 with runs of asyncio frames folded (never the innermost), then
  * native frames.  Nothing when the stack holds no frame.  times > 1 is
  * written after the title. */
-static void stack_section(out_t *o, const al_json *stack, const char *title,
-                          int64_t times, int indent)
+static void stack_section_plain(out_t *o, const al_json *stack, const char *title,
+                                int64_t times, int indent)
 {
     const al_json *frames = get_typed(stack, "frames", AL_JSON_ARRAY);
     const al_json *native = get_typed(stack, "native", AL_JSON_ARRAY);
@@ -312,7 +325,9 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
             run++;
         if (run) {
             begin(o, indent + 2);
-            fmt(o, "[%zu asyncio frame%s]", run, run == 1 ? "" : "s");
+            text(o, "[");
+            integer(o, (int64_t)run);
+            text(o, run == 1 ? " asyncio frame]" : " asyncio frames]");
             end(o);
             i += run - 1;
             continue;
@@ -326,6 +341,71 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
         for (size_t i = 0; i < nn; i++)
             native_line(o, al_json_at(native, i), indent + 2);
     }
+}
+
+/* Sections of shared stacks (al_json_ref: the preload gives the findings of
+ * one origin the same read-only stack object), rendered once and copied
+ * from here, by address.  An entry owns a reference to its stack, so the
+ * address cannot name another node while the entry exists. */
+#define SECTION_MEMO_SLOTS 64
+static struct {
+    al_json *stack;
+    const char *title;
+    int64_t times;
+    int indent;
+    long pid;
+    char *bytes;
+    size_t len;
+} section_memo[SECTION_MEMO_SLOTS];
+static pthread_mutex_t section_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void stack_section(out_t *o, const al_json *stack, const char *title,
+                          int64_t times, int indent)
+{
+    if (!stack || __atomic_load_n(&stack->refs, __ATOMIC_RELAXED) == 0) {
+        stack_section_plain(o, stack, title, times, indent);
+        return;
+    }
+    size_t slot = (((uintptr_t)stack >> 4) * 0x9E3779B97F4A7C15ull) >> 58;
+    pthread_mutex_lock(&section_memo_lock);
+    __typeof__(section_memo[0]) *e = &section_memo[slot];
+    if (e->stack == stack && e->title == title && e->times == times && e->indent == indent
+        && e->pid == o->pid) {
+        raw(o, e->bytes, e->len);
+        pthread_mutex_unlock(&section_memo_lock);
+        return;
+    }
+    char *bytes = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&bytes, &len);
+    out_t *sub = mem ? malloc(sizeof *sub) : NULL;
+    int ok = 0;
+    if (sub) {
+        out_init(sub, mem, o->pid);
+        stack_section_plain(sub, stack, title, times, indent);
+        ok = finish(sub) == 0;
+        free(sub);
+    }
+    if (mem && fclose(mem) != 0)
+        ok = 0;
+    if (!ok) {
+        free(bytes);
+        pthread_mutex_unlock(&section_memo_lock);
+        stack_section_plain(o, stack, title, times, indent);
+        return;
+    }
+    raw(o, bytes, len);
+    al_json *old = e->stack;
+    free(e->bytes);
+    e->stack = al_json_ref((al_json *)stack);
+    e->title = title;
+    e->times = times;
+    e->indent = indent;
+    e->pid = o->pid;
+    e->bytes = bytes;
+    e->len = len;
+    pthread_mutex_unlock(&section_memo_lock);
+    al_json_free(old);
 }
 
 /* "Awaiting task 'A' (coroutine a), 'B' (coroutine b)" from a list of tasks. */
@@ -376,9 +456,8 @@ static void task_sections(out_t *o, const al_json *obj, int indent)
             task_ident(o, creator);
         } else {
             /* Only the id is known when the creator no longer exists. */
-            char id[32];
-            snprintf(id, sizeof id, "#%lld", (long long)al_json_get_int(creator, "id", 0));
-            text(o, id);
+            text(o, "#");
+            integer(o, al_json_get_int(creator, "id", 0));
             text(o, " (finished and gone)");
         }
         end(o);
@@ -473,10 +552,9 @@ int al_render_finding(FILE *out, const al_json *finding, long pid)
         task_sections(&o, entry, 4);
     }
 
-    if (o.pid < 0)
-        text(&o, "==asyncleak==\n");
-    else
-        fmt(&o, "==%ld==\n", o.pid);
+    /* "==PID==" alone: the prefix without its blank. */
+    raw(&o, o.prefix, o.prefix_len ? o.prefix_len - 1 : 0);
+    end(&o);
     return finish(&o);
 }
 

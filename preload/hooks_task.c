@@ -217,9 +217,9 @@ out:
 /* ---- describing tasks at report time (no program code is called) ---- */
 
 /* Attribute names, made once: PyObject_GetAttrString makes a str per call. */
-enum { N_CR_FRAME, N_CR_AWAIT, N_GI_FRAME, N_GI_YIELDFROM, N_F_CODE, N_F_LINENO, N_QUALNAME, N_NAMES };
+enum { N_CR_FRAME, N_CR_AWAIT, N_GI_FRAME, N_GI_YIELDFROM, N_QUALNAME, N_NAMES };
 static const char *const g_name_str[N_NAMES] = {
-    "cr_frame", "cr_await", "gi_frame", "gi_yieldfrom", "f_code", "f_lineno", "__qualname__",
+    "cr_frame", "cr_await", "gi_frame", "gi_yieldfrom", "__qualname__",
 };
 static PyObject *g_names[N_NAMES];
 
@@ -293,11 +293,16 @@ static int is_builtin_coroutine(PyObject *obj)
 typedef struct { const void *waiter; const void *task; uint64_t serial; } waiter_entry;
 typedef struct { PyObject *key; int line; al_json *json; } cache_entry;
 typedef struct { const char *key; al_json *json; } literal_entry;
+typedef struct { PyObject *code; int line; } code_line;
+typedef struct { uint64_t hash; int n; code_line *pairs; al_json *json; } chain_entry;
+typedef struct { uint64_t serial; int alive; al_json *json; } creator_entry;
 
 #define FRAME_SLOTS 256
 #define NAME_SLOTS 64
 #define STATE_SLOTS 8
 #define LITERAL_SLOTS 8
+#define CHAIN_SLOTS 64
+#define CREATOR_SLOTS 64
 
 static struct {
     int depth;
@@ -311,7 +316,24 @@ static struct {
     cache_entry names[NAME_SLOTS];
     cache_entry states[STATE_SLOTS];
     literal_entry literals[LITERAL_SLOTS];
+    chain_entry chains[CHAIN_SLOTS];        /* suspended_at objects by (code, line) chain */
+    creator_entry creators[CREATOR_SLOTS];  /* created_by objects by creator serial */
 } g_batch;
+
+static void chain_entry_clear(chain_entry *e)
+{
+    code_line *pairs = e->pairs;
+    al_json *json = e->json;
+    int i, n = e->n;
+
+    e->pairs = NULL;
+    e->json = NULL;
+    e->n = 0;
+    al_json_free(json);
+    for (i = 0; i < n; i++)
+        Py_DECREF(pairs[i].code);
+    free(pairs);
+}
 
 static size_t ptr_slot(const void *p, int line, size_t slots)
 {
@@ -408,6 +430,12 @@ static void describe_end(void)
         al_json_free(g_batch.literals[i].json);
         g_batch.literals[i].key = NULL;
         g_batch.literals[i].json = NULL;
+    }
+    for (i = 0; i < CHAIN_SLOTS; i++)
+        chain_entry_clear(&g_batch.chains[i]);
+    for (i = 0; i < CREATOR_SLOTS; i++) {
+        al_json_free(g_batch.creators[i].json);
+        g_batch.creators[i].json = NULL;
     }
 }
 
@@ -535,9 +563,10 @@ static al_json *task_summary(uint64_t serial, PyObject *task, int with_state)
     return t;
 }
 
-/* Appends to frames where the coroutine chain of coro waits now, outermost
- * coroutine first; returns how many coroutines it walked. */
-static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
+/* Appends to out[*n..] where the coroutine chain of coro waits now (code
+ * objects as new references), outermost coroutine first; returns how many
+ * coroutines it walked (at most budget, which out must have room for). */
+static int walk_coroutines(PyObject *coro, code_line *out, int *n, int budget)
 {
     PyObject *obj = coro;
     int depth;
@@ -547,15 +576,16 @@ static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
         int is_coro = (PyObject *)Py_TYPE(obj) == g_coro_type;
         PyObject *frame = attr(obj, is_coro ? N_CR_FRAME : N_GI_FRAME);
         PyObject *next = attr(obj, is_coro ? N_CR_AWAIT : N_GI_YIELDFROM);
-        PyObject *code = frame && frame != Py_None ? attr(frame, N_F_CODE) : NULL;
-        PyObject *lineno = frame && frame != Py_None ? attr(frame, N_F_LINENO) : NULL;
+        /* A builtin coroutine's frame is a frame object (or None). */
+        PyObject *code = frame && frame != Py_None ? al_frame_code((PyFrameObject *)frame) : NULL;
 
-        if (code != NULL)
-            al_json_append(frames, frame_json(code, lineno ? (int)PyLong_AsLong(lineno) : 0));
+        if (code != NULL) {
+            out[*n].code = code;
+            out[*n].line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            (*n)++;
+        }
         if (PyErr_Occurred())
             PyErr_Clear();
-        Py_XDECREF(code);
-        Py_XDECREF(lineno);
         Py_XDECREF(frame);
         Py_DECREF(obj);
         obj = next;
@@ -564,6 +594,53 @@ static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
     }
     Py_XDECREF(obj);
     return depth;
+}
+
+static uint64_t chain_hash(const code_line *c, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (uint64_t)(uintptr_t)c[i].code) * 0x100000001b3ull;
+        h = (h ^ (uint64_t)(unsigned)c[i].line) * 0x100000001b3ull;
+    }
+    return h ^ (h >> 29);
+}
+
+/* {"frames": [...]} of a chain, shared in a batch by chains of the same
+ * (code, line) pairs. */
+static al_json *chain_json(const code_line *c, int n)
+{
+    uint64_t h = chain_hash(c, n);
+    chain_entry *e = &g_batch.chains[(h >> 32) % CHAIN_SLOTS];
+    al_json *st, *frames;
+    code_line *copy;
+    int i;
+
+    if (e->json != NULL && e->hash == h && e->n == n) {
+        for (i = 0; i < n && e->pairs[i].code == c[i].code && e->pairs[i].line == c[i].line; i++)
+            ;
+        if (i == n)
+            return al_json_ref(e->json);
+    }
+    st = al_json_object();
+    frames = al_json_array();
+    for (i = 0; i < n; i++)
+        al_json_append(frames, frame_json(c[i].code, c[i].line));
+    al_json_set(st, "frames", frames);
+    if (st == NULL || g_batch.depth == 0 || (copy = malloc((size_t)n * sizeof *copy)) == NULL)
+        return st;
+    for (i = 0; i < n; i++) {
+        copy[i] = c[i];
+        Py_INCREF(copy[i].code);
+    }
+    chain_entry_clear(e);
+    e->hash = h;
+    e->n = n;
+    e->pairs = copy;
+    e->json = al_json_ref(st);
+    return st;
 }
 
 /* The live record with this serial (not dying), or NULL: looked up in the
@@ -593,21 +670,24 @@ static const al_task_rec *find_by_serial(uint64_t serial)
     return r != NULL && r->serial == serial && !(r->flags & AL_TASK_DYING) ? r : NULL;
 }
 
-/* Where task waits now: its coroutine chain and, while it is blocked on
- * another task, that task's chain after it (across `await other_task`).
- * *awaiting receives the tasks waited on, innermost last (NULL if none). */
+/* Where task waits now ({"frames": [...]}, NULL if nowhere known): its
+ * coroutine chain and, while it is blocked on another task, that task's
+ * chain after it (across `await other_task`).  *awaiting receives the tasks
+ * waited on, innermost last (NULL if none). */
+#define CHAIN_BUDGET 64
 static al_json *await_chain(PyObject *task, al_json **awaiting)
 {
-    al_json *frames = al_json_array();
+    code_line pairs[CHAIN_BUDGET];
     PyObject *cur = task;
-    int budget = 64, hops;
+    int budget = CHAIN_BUDGET, hops, n = 0, i;
+    al_json *st = NULL;
 
     *awaiting = NULL;
     Py_INCREF(cur);
     for (hops = 0; hops < 16 && budget > 0; hops++) {
         PyObject *coro = call_descr(g_get_coro, cur), *waiter;
         const al_task_rec *rec;
-        budget -= walk_coroutines(coro, frames, budget);
+        budget -= walk_coroutines(coro, pairs, &n, budget);
         Py_XDECREF(coro);
         waiter = waiter_of(cur);
         Py_DECREF(cur);
@@ -623,11 +703,11 @@ static al_json *await_chain(PyObject *task, al_json **awaiting)
         cur = waiter;
     }
     Py_XDECREF(cur);
-    if (al_json_len(frames) == 0) {
-        al_json_free(frames);
-        return NULL;
-    }
-    return frames;
+    if (n > 0)
+        st = chain_json(pairs, n);
+    for (i = 0; i < n; i++)
+        Py_DECREF(pairs[i].code);
+    return st;
 }
 
 /* Which tasks are blocked on task (from the batch's waiter index). */
@@ -654,6 +734,31 @@ static al_json *awaited_by(PyObject *task)
         al_json_append(list, task_summary(rec->serial, (PyObject *)g_batch.widx[lo].task, 1));
     }
     return list;
+}
+
+/* created_by: {"id", "name", "coro"} of the creator while it lives, {"id"}
+ * once it is gone; shared in a batch by the tasks of one creator. */
+static al_json *creator_json(uint64_t serial)
+{
+    const al_task_rec *creator = find_by_serial(serial);
+    creator_entry *e = &g_batch.creators[serial % CREATOR_SLOTS];
+    al_json *c;
+
+    if (e->json != NULL && e->serial == serial && e->alive == (creator != NULL))
+        return al_json_ref(e->json);
+    if (creator != NULL) {
+        c = task_summary(creator->serial, (PyObject *)creator->task, 0);
+    } else {
+        c = al_json_object();
+        al_json_set_int(c, "id", (int64_t)serial);
+    }
+    if (c != NULL) {
+        al_json_free(e->json);
+        e->serial = serial;
+        e->alive = creator != NULL;
+        e->json = al_json_ref(c);
+    }
+    return c;
 }
 
 /* The origin stack of a record.  Python-only origins are resolved once per
@@ -685,7 +790,6 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     PyObject *task = (PyObject *)task_ptr;
     al_json *f = al_json_object();
     al_json *chain, *awaiting, *waited;
-    const al_task_rec *creator;
 
     describe_begin();
     if (kind != NULL)
@@ -695,24 +799,15 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     al_json_set(f, "task", task_summary(rec->serial, task, 1));
     al_json_set(f, "origin", origin_json(rec));
     chain = await_chain(task, &awaiting);
-    if (chain != NULL) {
-        al_json *st = al_json_object();
-        al_json_set(st, "frames", chain);
-        al_json_set(f, "suspended_at", st);
-    }
+    if (chain != NULL)
+        al_json_set(f, "suspended_at", chain);
     if (awaiting != NULL)
         al_json_set(f, "awaiting", awaiting);
     waited = awaited_by(task);
     if (waited != NULL)
         al_json_set(f, "awaited_by", waited);
-    creator = rec->creator_serial != 0 ? find_by_serial(rec->creator_serial) : NULL;
-    if (creator != NULL)
-        al_json_set(f, "created_by", task_summary(creator->serial, (PyObject *)creator->task, 0));
-    else if (rec->creator_serial != 0) {
-        al_json *c = al_json_object();
-        al_json_set_int(c, "id", (int64_t)rec->creator_serial);
-        al_json_set(f, "created_by", c);
-    }
+    if (rec->creator_serial != 0)
+        al_json_set(f, "created_by", creator_json(rec->creator_serial));
     if (rec->flags & AL_TASK_SPAWNED_IN_SHUTDOWN)
         al_json_set(f, "spawned_during_shutdown", al_json_bool(1));
     if (rec->flags & AL_TASK_BEFORE_ATTACH)

@@ -193,6 +193,43 @@ static int by_serial(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts by serial: LSD radix sort on bytes of the serial for large arrays
+ * (skipping the bytes all records share), qsort for small ones or when no
+ * scratch memory can be had. */
+static void sort_by_serial(al_task_rec *a, size_t n)
+{
+    al_task_rec *tmp, *src = a, *dst;
+    size_t count[256], i;
+    int shift;
+
+    if (n < 1024 || (tmp = malloc(n * sizeof *tmp)) == NULL) {
+        qsort(a, n, sizeof *a, by_serial);
+        return;
+    }
+    dst = tmp;
+    for (shift = 0; shift < 48; shift += 8) {
+        size_t pos = 0;
+        memset(count, 0, sizeof count);
+        for (i = 0; i < n; i++)
+            count[(src[i].serial >> shift) & 0xff]++;
+        if (count[(src[0].serial >> shift) & 0xff] == n)
+            continue;               /* every record has this byte */
+        for (i = 0; i < 256; i++) {
+            size_t c = count[i];
+            count[i] = pos;
+            pos += c;
+        }
+        for (i = 0; i < n; i++)
+            dst[count[(src[i].serial >> shift) & 0xff]++] = src[i];
+        al_task_rec *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(tmp);
+}
+
 al_task_rec *al_registry_select(const al_registry *r,
                                 int (*keep)(const al_task_rec *rec, void *ctx),
                                 void *ctx, size_t *n)
@@ -213,7 +250,7 @@ al_task_rec *al_registry_select(const al_registry *r,
         free(out);
         return NULL;
     }
-    qsort(out, k, sizeof *out, by_serial);
+    sort_by_serial(out, k);
     *n = k;
     return out;
 }

@@ -38,6 +38,8 @@ static int g_log_fd = -1;       /* opened log_path, or -1 for stderr */
 static char *g_log_file;        /* its expanded path */
 static pid_t g_log_pid;
 static int g_json_failed_once, g_log_failed_once, g_drop_said;
+static int g_hold;              /* al_report_hold depth (text written late) */
+static pid_t g_hold_pid;        /* getpid() when the hold began (no fork while held) */
 
 void al_diag(const char *fmt, ...)
 {
@@ -83,7 +85,7 @@ static int log_fd(void)
 
     if (al_opts.log_path == NULL)
         return 2;
-    if (g_log_fd >= 0 && g_log_pid == getpid())
+    if (g_log_fd >= 0 && g_log_pid == (g_hold > 0 ? g_hold_pid : getpid()))
         return g_log_fd;
     if (g_log_fd >= 0)
         close(g_log_fd);
@@ -110,7 +112,6 @@ static int log_fd(void)
 static char *g_text;
 static size_t g_text_len, g_text_cap;
 static FILE *g_text_file;
-static int g_hold;
 
 static ssize_t text_append(void *cookie, const char *buf, size_t n)
 {
@@ -152,14 +153,15 @@ static void emit_text(const al_json *finding, const al_json *summary, const al_j
 {
     FILE *out = text_file();
     size_t mark = g_text_len;
+    long pid = g_hold > 0 ? (long)g_hold_pid : (long)getpid();
     int rc;
 
     if (out == NULL)
         return;
     if (finding != NULL)
-        rc = al_render_finding(out, finding, (long)getpid());
+        rc = al_render_finding(out, finding, pid);
     else
-        rc = al_render_summary(out, summary, dropped, (long)getpid());
+        rc = al_render_summary(out, summary, dropped, pid);
     if (rc < 0) {
         /* Out of memory: drop this finding's text, whole. */
         fflush(out);
@@ -174,7 +176,8 @@ static void emit_text(const al_json *finding, const al_json *summary, const al_j
 void al_report_hold(void)
 {
     pthread_mutex_lock(&g_lock);
-    g_hold++;
+    if (g_hold++ == 0)
+        g_hold_pid = getpid();
     pthread_mutex_unlock(&g_lock);
 }
 

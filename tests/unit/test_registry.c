@@ -630,6 +630,30 @@ static void test_select_explicit_serials_sorted(void **state)
     free(out);
 }
 
+/* Large selections are radix-sorted: serials spread over all six bytes,
+ * with runs sharing their low bytes, come out in order and intact. */
+static void test_select_large_sorted(void **state)
+{
+    enum { N = 20000 };
+    size_t n;
+
+    g_rng = 99;
+    for (uintptr_t i = 0; i < N; i++) {
+        uint64_t serial = (i % 3 == 0) ? (rnd() & AL_SERIAL_MAX) | 1 : (i << 20) | 7;
+        al_task_rec in = mk(addr(i * 5 + 1), serial, (uint32_t)i, 0);
+        assert_non_null(al_registry_put(&g_r, &in));
+    }
+    al_task_rec *out = al_registry_select(&g_r, NULL, NULL, &n);
+    assert_non_null(out);
+    assert_int_equal(n, N);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(out[i - 1].serial <= out[i].serial);
+        assert_memory_equal(al_registry_get(&g_r, out[i].task), &out[i], sizeof out[i]);
+    }
+    free(out);
+}
+
 static void test_select_empty(void **state)
 {
     size_t n = 77;
@@ -751,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_growing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_explicit_serials_sorted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_large_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_init_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrink, setup, teardown),
