@@ -18,8 +18,13 @@ _Static_assert(sizeof(al_task_rec) == 32, "a registry record is 32 bytes");
 
 static inline size_t home_of(const void *key, size_t capacity)
 {
-    /* Objects are 16-byte aligned: the low 4 bits carry nothing. */
-    uint64_t h = ((uint64_t)(uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull;
+    /* Objects are 16-byte aligned: the low 4 bits carry nothing.  Two
+     * multiply rounds: with one (Fibonacci hashing), objects a Fibonacci
+     * number of slots apart, as allocators lay them out (144 x 16 bytes),
+     * share their high bits and so their home. */
+    uint64_t h = ((uint64_t)(uintptr_t)key >> 4) * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ull;
     return (size_t)(((unsigned __int128)h * capacity) >> 64);
 }
 
@@ -53,26 +58,23 @@ void al_registry_free(al_registry *r)
     r->capacity = r->count = 0;
 }
 
+static al_task_rec *shift_in(al_task_rec *slots, size_t capacity, size_t i, const al_task_rec *rec);
+
 /* Places rec, whose key is not in the table, at the first slot where the
- * resident is closer to its home than rec would be, shifting the rest of the
- * run one slot on.  The table must have an empty slot.  Returns the slot. */
-static al_task_rec *insert_new(al_task_rec *slots, size_t capacity, const al_task_rec *rec)
+ * resident is closer to its home than rec would be (shift_in).  The table
+ * must have an empty slot. */
+static void insert_new(al_task_rec *slots, size_t capacity, const al_task_rec *rec)
 {
-    size_t i = home_of(rec->task, capacity), d = 0, j;
+    size_t i = home_of(rec->task, capacity), d = 0;
 
     while (slots[i].task != NULL && distance(i, slots[i].task, capacity) >= d) {
         i = next_slot(i, capacity);
         d++;
     }
-    for (j = i; slots[j].task != NULL; j = next_slot(j, capacity))
-        ;
-    while (j != i) {
-        size_t p = prev_slot(j, capacity);
-        slots[j] = slots[p];
-        j = p;
-    }
-    slots[i] = *rec;
-    return &slots[i];
+    if (slots[i].task == NULL)
+        slots[i] = *rec;
+    else
+        shift_in(slots, capacity, i, rec);
 }
 
 /* Rebuilds the table at ncap slots (ncap > count).  Returns 0, or -1 when
@@ -108,39 +110,60 @@ al_task_rec *al_registry_get(const al_registry *r, const void *task)
     }
 }
 
+/* Puts rec (key absent) at slot i, where the probe for it stopped at a
+ * record closer to its home: the run from i to the next empty slot moves
+ * one slot on.  Returns the slot. */
+static al_task_rec *shift_in(al_task_rec *slots, size_t capacity, size_t i, const al_task_rec *rec)
+{
+    size_t j;
+
+    for (j = next_slot(i, capacity); slots[j].task != NULL; j = next_slot(j, capacity))
+        ;
+    while (j != i) {
+        size_t p = prev_slot(j, capacity);
+        slots[j] = slots[p];
+        j = p;
+    }
+    slots[i] = *rec;
+    return &slots[i];
+}
+
 al_task_rec *al_registry_put(al_registry *r, const al_task_rec *rec)
 {
-    al_task_rec *slot;
+    const void *key = rec->task;
+    al_task_rec *slot = NULL;
+    size_t cap, i, d;
 
-    if (rec->task == NULL)
+    if (key == NULL)
         return NULL;
     /* Keep the load factor at or below 7/8; grow by half. */
-    if ((r->count + 1) * 8 > r->capacity * 7) {
-        slot = al_registry_get(r, rec->task);
-        if (slot == NULL) {
-            size_t ncap = r->capacity < MIN_CAPACITY ? MIN_CAPACITY : r->capacity + r->capacity / 2;
-            if (resize(r, ncap) < 0)
-                return NULL;
-        }
-    } else {
-        size_t cap = r->capacity, i, d;
-        slot = NULL;
-        for (i = home_of(rec->task, cap), d = 0;; i = next_slot(i, cap), d++) {
+    if ((r->count + 1) * 8 > r->capacity * 7 && (slot = al_registry_get(r, key)) == NULL) {
+        size_t ncap = r->capacity < MIN_CAPACITY ? MIN_CAPACITY : r->capacity + r->capacity / 2;
+        if (resize(r, ncap) < 0)
+            return NULL;
+    }
+    if (slot == NULL) {
+        /* One probe finds the key or the place it goes. */
+        cap = r->capacity;
+        for (i = home_of(key, cap), d = 0;; i = next_slot(i, cap), d++) {
             const void *t = r->slots[i].task;
-            if (t == rec->task) {
+            if (t == key) {
                 slot = &r->slots[i];
                 break;
             }
-            if (t == NULL || distance(i, t, cap) < d)
+            if (t == NULL) {
+                slot = &r->slots[i];
+                r->count++;
                 break;
+            }
+            if (distance(i, t, cap) < d) {
+                slot = shift_in(r->slots, cap, i, rec);
+                r->count++;
+                break;
+            }
         }
     }
-    if (slot == NULL) {
-        slot = insert_new(r->slots, r->capacity, rec);
-        r->count++;
-    } else {
-        *slot = *rec;
-    }
+    *slot = *rec;
     if (slot->serial == 0) {
         slot->serial = r->next_serial;
         r->next_serial = r->next_serial >= AL_SERIAL_MAX ? 1 : r->next_serial + 1;

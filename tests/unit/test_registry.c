@@ -760,6 +760,26 @@ static void test_serial_wraps(void **state)
     assert_int_equal(p->flags, AL_TASK_DYING);
 }
 
+/* Objects laid out a Fibonacci number of 16-byte units apart (144 x 16
+ * bytes: what the allocator gave consecutive tasks) must not share home
+ * slots: with plain Fibonacci hashing they did, and a million live tasks
+ * made probe runs long enough to slow spawning several times over. */
+static void test_fibonacci_strides_spread(void **state)
+{
+    static const uintptr_t strides[] = { 89, 144, 233, 377, 610 };
+    for (size_t s = 0; s < sizeof strides / sizeof *strides; s++) {
+        int seen[64] = {0}, distinct = 0;
+        for (uintptr_t i = 0; i < 48; i++) {
+            size_t h = home64(addr(0x200000 + i * strides[s]));
+            distinct += !seen[h];
+            seen[h] = 1;
+        }
+        /* 48 random keys over 64 slots hit about 34 distinct slots */
+        if (distinct < 24)
+            fail_msg("stride %zu x 16 bytes: 48 keys on %d home slots", (size_t)strides[s], distinct);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -781,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shrink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_serial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fibonacci_strides_spread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
