@@ -14,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "render_text.h"
@@ -40,6 +42,7 @@ static pid_t g_log_pid;
 static int g_json_failed_once, g_log_failed_once, g_drop_said;
 static int g_hold;              /* al_report_hold depth (text written late) */
 static pid_t g_hold_pid;        /* getpid() when the hold began (no fork while held) */
+static int g_hold_regular;      /* the text goes to a regular file (-1: not known yet) */
 
 void al_diag(const char *fmt, ...)
 {
@@ -106,8 +109,12 @@ static int log_fd(void)
 
 /* Text waiting to be written: whole findings, rendered through g_text_file
  * (a stdio stream whose writes append to g_text).  Written at once, except
- * while held (a report point describing many findings), then whenever it
- * reaches TEXT_FLUSH bytes and at release.  All under g_lock. */
+ * while held (a report point describing many findings): then several
+ * findings go in one write(2), of up to TEXT_FLUSH bytes to a regular file
+ * (opened O_APPEND: writes do not interleave) and up to PIPE_BUF bytes to a
+ * pipe or terminal (larger writes there may interleave with other
+ * processes'), and the rest at release.  A finding is never split between
+ * writes.  All under g_lock. */
 #define TEXT_FLUSH 65536
 static char *g_text;
 static size_t g_text_len, g_text_cap;
@@ -169,15 +176,35 @@ static void emit_text(const al_json *finding, const al_json *summary, const al_j
         g_text_len = mark;
         return;
     }
-    if (g_hold == 0 || g_text_len >= TEXT_FLUSH)
+    if (g_hold == 0) {
         text_flush();
+        return;
+    }
+    if (g_hold_regular < 0) {
+        struct stat st;
+        g_hold_regular = fstat(log_fd(), &st) == 0 && S_ISREG(st.st_mode);
+    }
+    if (g_hold_regular) {
+        /* O_APPEND writes to a file do not interleave: large ones. */
+        if (g_text_len >= TEXT_FLUSH)
+            text_flush();
+    } else if (g_text_len > PIPE_BUF && mark > 0) {
+        /* A pipe or terminal: only writes of at most PIPE_BUF bytes are
+         * atomic, so the findings before this one go now, and this one
+         * waits for company (one larger than PIPE_BUF goes alone). */
+        write_all(log_fd(), g_text, mark);
+        memmove(g_text, g_text + mark, g_text_len - mark);
+        g_text_len -= mark;
+    }
 }
 
 void al_report_hold(void)
 {
     pthread_mutex_lock(&g_lock);
-    if (g_hold++ == 0)
+    if (g_hold++ == 0) {
         g_hold_pid = getpid();
+        g_hold_regular = -1;
+    }
     pthread_mutex_unlock(&g_lock);
 }
 
