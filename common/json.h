@@ -16,7 +16,8 @@
  *  - A node can have several owners (al_json_ref): each owner's
  *    al_json_free() drops one, the last frees the tree.  A shared tree is
  *    read-only: adders refuse to change a node that has more than one owner
- *    (copy it with al_json_copy first).  Owner counts are atomic, but a tree
+ *    (copy it with al_json_copy first); its descendants are the callers'
+ *    duty (the writer and the text renderer reuse what they rendered of it).  Owner counts are atomic, but a tree
  *    must not be read while another thread may free its last owner.
  *  - Nothing here is async-signal-safe (it allocates).
  */
