@@ -38,21 +38,20 @@ al_json *al_json_string(const char *s)
     return s ? al_json_string_len(s, strlen(s)) : al_json_null();
 }
 
-/* The copy is NUL-terminated beyond len, so al_json_get_str() can hand it out. */
+/* The copy is NUL-terminated beyond len, so al_json_get_str() can hand it
+ * out.  Its bytes live in the node's own allocation, right after it. */
 al_json *al_json_string_len(const char *s, size_t len)
 {
     if (!s)
         return al_json_null();
-    if (len == SIZE_MAX)
+    if (len > SIZE_MAX - sizeof(al_json) - 1)
         return NULL;
-    al_json *v = new_node(AL_JSON_STRING);
+    al_json *v = malloc(sizeof *v + len + 1);
     if (!v)
         return NULL;
-    v->u.string.bytes = malloc(len + 1);
-    if (!v->u.string.bytes) {
-        free(v);
-        return NULL;
-    }
+    memset(v, 0, sizeof *v);
+    v->type = AL_JSON_STRING;
+    v->u.string.bytes = (char *)(v + 1);
     memcpy(v->u.string.bytes, s, len);
     v->u.string.bytes[len] = '\0';
     v->u.string.len = len;
@@ -75,13 +74,14 @@ al_json *al_json_ref(al_json *v)
 }
 al_json *al_json_object(void) { return new_node(AL_JSON_OBJECT); }
 
-/* Ensures room for one more element in *items (n used, *cap allocated);
- * returns 0, or -1 on OOM with *items and *cap unchanged. */
-static int reserve(void **items, size_t n, size_t *cap, size_t size)
+/* Ensures room for one more element in *items (n used, *cap allocated; the
+ * first allocation has room for first); returns 0, or -1 on OOM with *items
+ * and *cap unchanged. */
+static int reserve(void **items, size_t n, size_t *cap, size_t size, size_t first)
 {
     if (n < *cap)
         return 0;
-    size_t ncap = *cap ? *cap * 2 : 4;
+    size_t ncap = *cap ? *cap * 2 : first;
     if (ncap < *cap || ncap > SIZE_MAX / size)
         return -1;
     void *p = realloc(*items, ncap * size);
@@ -97,7 +97,7 @@ int al_json_append(al_json *array, al_json *value)
     if (!array || array->type != AL_JSON_ARRAY || !value || shared(array))
         goto fail;
     void *items = array->u.array.items;
-    if (reserve(&items, array->u.array.len, &array->u.array.cap, sizeof(al_json *)) < 0)
+    if (reserve(&items, array->u.array.len, &array->u.array.cap, sizeof(al_json *), 4) < 0)
         goto fail;
     array->u.array.items = items;
     array->u.array.items[array->u.array.len++] = value;
@@ -201,12 +201,13 @@ int al_json_set(al_json *object, const char *key, al_json *value)
     /* keys and values share cap: grow keys into a copy of it, then values. */
     size_t kcap = object->u.object.cap;
     void *keys = object->u.object.keys, *values = object->u.object.values;
-    if (reserve(&keys, n, &kcap, sizeof(char *)) < 0) {
+    /* Room for 8 members at once: a finding has 5 to 8. */
+    if (reserve(&keys, n, &kcap, sizeof(char *), 8) < 0) {
         free_key(k);
         goto fail;
     }
     object->u.object.keys = keys;     /* may be larger than cap says: harmless */
-    if (reserve(&values, n, &object->u.object.cap, sizeof(al_json *)) < 0) {
+    if (reserve(&values, n, &object->u.object.cap, sizeof(al_json *), 8) < 0) {
         free_key(k);
         goto fail;
     }
@@ -314,7 +315,8 @@ void al_json_free(al_json *v)
             return;
     switch (v->type) {
     case AL_JSON_STRING:
-        free(v->u.string.bytes);
+        if (v->u.string.bytes != (char *)(v + 1))
+            free(v->u.string.bytes);         /* set by hand, not by al_json_string_len */
         break;
     case AL_JSON_ARRAY:
         for (size_t i = 0; i < v->u.array.len; i++)
@@ -481,6 +483,21 @@ static void write_string(writer *w, const char *bytes, size_t len)
     const unsigned char *s = (const unsigned char *)bytes;
     size_t start = 0, i = 0;               /* s[start..i) passes through */
     put(w, "\"", 1);
+    /* Most strings need nothing: checked a word at a time, the tail padded
+     * with blanks. */
+    while (i + 8 <= len) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (needs_look(x))
+            break;
+        i += 8;
+    }
+    if (i < len && len - i < 8) {
+        uint64_t x = ONES * ' ';
+        memcpy(&x, s + i, len - i);
+        if (!needs_look(x))
+            i = len;
+    }
     while (i < len) {
         /* Eight bytes at a time while none needs a look (a false alarm
          * only sends that word through the byte loop). */
@@ -591,7 +608,14 @@ static void write_plain(writer *w, const al_json *v, int depth)
                 put(w, ",", 1);
             newline(w, depth + 1);
             const char *k = v->u.object.keys[i];
-            write_string(w, k, strlen(k));
+            if (pooled(k)) {
+                /* A member name of the report format: plain ASCII. */
+                put(w, "\"", 1);
+                put(w, k, strlen(k));
+                put(w, "\"", 1);
+            } else {
+                write_string(w, k, strlen(k));
+            }
             if (w->indent < 0)
                 put(w, ":", 1);
             else

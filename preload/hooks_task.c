@@ -223,13 +223,52 @@ static const char *const g_name_str[N_NAMES] = {
 };
 static PyObject *g_names[N_NAMES];
 
+/* The getset descriptors of the coroutine and generator attributes read
+ * here (types.CoroutineType.cr_frame, ...), called directly on instances of
+ * exactly those types: what a generic attribute lookup would find, without
+ * the lookup.  NULL when unavailable (attr() then looks up). */
+static PyObject *g_coro_descr[N_NAMES], *g_gen_descr[N_NAMES];
+static int g_descr_looked_up;
+
+static void look_up_descriptors(void)
+{
+    int i;
+
+    g_descr_looked_up = 1;
+    for (i = 0; i < N_NAMES; i++) {
+        if (i == N_QUALNAME)
+            continue;           /* type.__qualname__ would answer instead */
+        if (g_coro_type != NULL && (i == N_CR_FRAME || i == N_CR_AWAIT))
+            g_coro_descr[i] = al_getattr(g_coro_type, g_name_str[i]);
+        if (g_gen_type != NULL && (i == N_GI_FRAME || i == N_GI_YIELDFROM))
+            g_gen_descr[i] = al_getattr(g_gen_type, g_name_str[i]);
+    }
+    /* Only getset descriptors (the type of Future._state's) are used. */
+    for (i = 0; i < N_NAMES; i++) {
+        if (g_coro_descr[i] != NULL && Py_TYPE(g_coro_descr[i]) != Py_TYPE(g_state_descr))
+            Py_CLEAR(g_coro_descr[i]);
+        if (g_gen_descr[i] != NULL && Py_TYPE(g_gen_descr[i]) != Py_TYPE(g_state_descr))
+            Py_CLEAR(g_gen_descr[i]);
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+}
+
 /* obj.NAME (new reference), or NULL with no exception set. */
 static PyObject *attr(PyObject *obj, int name)
 {
-    PyObject *r;
+    PyObject *r, *descr = NULL;
 
     if (obj == NULL)
         return NULL;
+    if (!g_descr_looked_up)
+        look_up_descriptors();
+    if ((PyObject *)Py_TYPE(obj) == g_coro_type)
+        descr = g_coro_descr[name];
+    else if ((PyObject *)Py_TYPE(obj) == g_gen_type)
+        descr = g_gen_descr[name];
+    if (descr != NULL)
+        return al_descr_get(descr, obj);
     if (g_names[name] == NULL && (g_names[name] = PyUnicode_InternFromString(g_name_str[name])) == NULL) {
         PyErr_Clear();
         return al_getattr(obj, g_name_str[name]);
