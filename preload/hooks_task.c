@@ -335,6 +335,7 @@ typedef struct { const char *key; al_json *json; } literal_entry;
 typedef struct { PyObject *code; int line; } code_line;
 typedef struct { uint64_t hash; int n; code_line *pairs; al_json *json; } chain_entry;
 typedef struct { uint64_t serial; int alive; al_json *json; } creator_entry;
+typedef struct { uint32_t origin, native; al_json *json; } native_entry;
 
 #define FRAME_SLOTS 256
 #define NAME_SLOTS 64
@@ -342,6 +343,7 @@ typedef struct { uint64_t serial; int alive; al_json *json; } creator_entry;
 #define LITERAL_SLOTS 8
 #define CHAIN_SLOTS 64
 #define CREATOR_SLOTS 64
+#define NATIVE_SLOTS 64
 
 static struct {
     int depth;
@@ -357,6 +359,7 @@ static struct {
     literal_entry literals[LITERAL_SLOTS];
     chain_entry chains[CHAIN_SLOTS];        /* suspended_at objects by (code, line) chain */
     creator_entry creators[CREATOR_SLOTS];  /* created_by objects by creator serial */
+    native_entry natives[NATIVE_SLOTS];     /* native=1 origins by (origin, native) ids */
 } g_batch;
 
 static void chain_entry_clear(chain_entry *e)
@@ -475,6 +478,10 @@ static void describe_end(void)
     for (i = 0; i < CREATOR_SLOTS; i++) {
         al_json_free(g_batch.creators[i].json);
         g_batch.creators[i].json = NULL;
+    }
+    for (i = 0; i < NATIVE_SLOTS; i++) {
+        al_json_free(g_batch.natives[i].json);
+        g_batch.natives[i].json = NULL;
     }
 }
 
@@ -802,17 +809,30 @@ static al_json *creator_json(uint64_t serial)
 
 /* The origin stack of a record.  Python-only origins are resolved once per
  * interned stack and shared by every finding (read-only); a native origin
- * gets a copy of its own, which the hybrid merge changes. */
+ * (a fresh copy, which the hybrid merge changes) once per (origin, native)
+ * pair in a batch. */
 static al_json *origin_json(const al_task_rec *rec)
 {
     al_stack_rec *st;
 
     if (rec->native != 0) {
-        al_json *origin = al_stack_resolve(rec->origin, 1);
+        /* One per (origin, native) pair in a batch: the merge is built,
+         * then shared like the Python-only ones. */
+        native_entry *e = &g_batch.natives[(rec->origin * 0x9E3779B1u ^ rec->native) % NATIVE_SLOTS];
+        al_json *origin, *all;
+        if (e->json != NULL && e->origin == rec->origin && e->native == rec->native)
+            return al_json_ref(e->json);
+        origin = al_stack_resolve(rec->origin, 1);
         /* The hybrid merge needs the untrimmed Python frames. */
-        al_json *all = al_stack_resolve(rec->origin, 0);
+        all = al_stack_resolve(rec->origin, 0);
         al_native_add_to_stack(origin, rec->native, 1, all);
         al_json_free(all);
+        if (origin != NULL && g_batch.depth > 0) {
+            al_json_free(e->json);
+            e->origin = rec->origin;
+            e->native = rec->native;
+            e->json = al_json_ref(origin);
+        }
         return origin;
     }
     st = al_stack_get(rec->origin);
