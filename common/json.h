@@ -13,6 +13,12 @@
  *    program are not always UTF-8); the writer emits valid JSON whatever they
  *    hold: invalid UTF-8 bytes become U+FFFD, control characters \uXXXX.
  *  - An object or array owns its children: al_json_free() frees the tree.
+ *  - A node can have several owners (al_json_ref): each owner's
+ *    al_json_free() drops one, the last frees the tree.  A shared tree is
+ *    read-only: adders refuse to change a node that has more than one owner
+ *    (copy it with al_json_copy first); its descendants are the callers'
+ *    duty (the writer and the text renderer reuse what they rendered of it).  Owner counts are atomic, but a tree
+ *    must not be read while another thread may free its last owner.
  *  - Nothing here is async-signal-safe (it allocates).
  */
 #ifndef AL_JSON_H
@@ -35,6 +41,7 @@ typedef struct al_json al_json;
 
 struct al_json {
     al_json_type type;
+    unsigned refs;      /* owners beyond the first (al_json_ref); 0 = one owner */
     union {
         int boolean;
         int64_t integer;
@@ -69,10 +76,16 @@ size_t al_json_len(const al_json *v);            /* array or object length */
 al_json *al_json_at(const al_json *array, size_t i);
 
 al_json *al_json_copy(const al_json *v);
+/* Adds an owner to v and returns v (NULL for NULL): the same tree can then be
+ * a member of several documents without being copied. */
+al_json *al_json_ref(al_json *v);
 void al_json_free(al_json *v);
 
 /* Serializes v.  indent < 0: compact on one line; otherwise pretty with that
- * many spaces per level.  Returns 0, or -1 on a write error (errno set). */
+ * many spaces per level.  Returns 0, or -1 on a write error (errno set).
+ * Output goes to out in large writes (the writer buffers on its own); a
+ * shared subtree (al_json_ref) met again in the same compact write is
+ * copied from its first serialization rather than walked again. */
 int al_json_write(const al_json *v, FILE *out, int indent);
 /* Same into a malloc'd NUL-terminated buffer (caller frees); NULL on OOM. */
 char *al_json_dumps(const al_json *v, int indent);

@@ -3,20 +3,60 @@
 #include "render_text.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Output state; err is sticky so callers check it once at the end. */
+/* Output state; err is sticky so callers check it once at the end.  Text is
+ * staged in buf and reaches f in few large fwrites (at most sizeof buf
+ * late; finish() writes the rest). */
 typedef struct {
     FILE *f;
     long pid;
     int err;
+    char prefix[32];        /* "==PID== " */
+    size_t prefix_len;
+    size_t len;
+    char buf[4096];
 } out_t;
+
+static void out_init(out_t *o, FILE *f, long pid)
+{
+    int n;
+
+    o->f = f;
+    o->pid = pid;
+    o->err = 0;
+    o->len = 0;
+    if (pid < 0)
+        n = snprintf(o->prefix, sizeof o->prefix, "==asyncleak== ");
+    else
+        n = snprintf(o->prefix, sizeof o->prefix, "==%ld== ", pid);
+    o->prefix_len = n > 0 && (size_t)n < sizeof o->prefix ? (size_t)n : 0;
+}
+
+static void stage_flush(out_t *o)
+{
+    if (!o->err && o->len && fwrite(o->buf, 1, o->len, o->f) != o->len)
+        o->err = 1;
+    o->len = 0;
+}
 
 static void raw(out_t *o, const char *s, size_t n)
 {
-    if (!o->err && n && fwrite(s, 1, n, o->f) != n)
-        o->err = 1;
+    if (o->err || n == 0)
+        return;
+    if (sizeof o->buf - o->len < n) {
+        stage_flush(o);
+        if (n > sizeof o->buf) {
+            if (!o->err && fwrite(s, 1, n, o->f) != n)
+                o->err = 1;
+            return;
+        }
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
 }
 
 static void text(out_t *o, const char *s) { raw(o, s, strlen(s)); }
@@ -24,11 +64,36 @@ static void text(out_t *o, const char *s) { raw(o, s, strlen(s)); }
 static void fmt(out_t *o, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void fmt(out_t *o, const char *format, ...)
 {
+    char line[256];
     va_list ap;
     va_start(ap, format);
-    if (!o->err && vfprintf(o->f, format, ap) < 0)
-        o->err = 1;
+    int n = vsnprintf(line, sizeof line, format, ap);
     va_end(ap);
+    if (n < 0)
+        o->err = 1;
+    else if ((size_t)n < sizeof line)
+        raw(o, line, (size_t)n);
+    else {
+        stage_flush(o);
+        va_start(ap, format);
+        if (!o->err && vfprintf(o->f, format, ap) < 0)
+            o->err = 1;
+        va_end(ap);
+    }
+}
+
+static void integer(out_t *o, int64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    raw(o, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n) (1-4), or 0 when invalid
@@ -67,7 +132,22 @@ static void safe(out_t *o, const char *s, size_t n)
 {
     size_t start = 0, i = 0;
     while (i < n) {
+        /* Eight printable ASCII bytes at a time (a false alarm only sends
+         * that word through the byte loop). */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if ((((x - 0x2020202020202020ull) & ~x) | ((x + 0x0101010101010101ull) | x)) & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f) {       /* printable ASCII: as is */
+            i++;
+            continue;
+        }
         size_t len = utf8_len((const unsigned char *)s + i, n - i);
         if (len == 0 || c < 0x20 || c == 0x7f) {
             raw(o, s + start, i - start);
@@ -86,7 +166,7 @@ static void value(out_t *o, const al_json *v)
     if (v && v->type == AL_JSON_STRING)
         safe(o, v->u.string.bytes, v->u.string.len);
     else if (v && v->type == AL_JSON_INT)
-        fmt(o, "%" PRId64, v->u.integer);
+        integer(o, v->u.integer);
     else
         text(o, "?");
 }
@@ -99,17 +179,17 @@ static void field(out_t *o, const al_json *obj, const char *key)
 /* Starts a line: the prefix, then indent spaces. */
 static void begin(out_t *o, int indent)
 {
-    if (o->pid < 0)
-        text(o, "==asyncleak== ");
-    else
-        fmt(o, "==%ld== ", o->pid);
-    fmt(o, "%*s", indent, "");
+    static const char spaces[] = "                ";
+    raw(o, o->prefix, o->prefix_len);
+    for (; indent > 0; indent -= (int)sizeof spaces - 1)
+        raw(o, spaces, indent < (int)sizeof spaces - 1 ? (size_t)indent : sizeof spaces - 1);
 }
 
 static void end(out_t *o) { raw(o, "\n", 1); }
 
 static int finish(out_t *o)
 {
+    stage_flush(o);
     if (!o->err && fflush(o->f) != 0)
         o->err = 1;
     return o->err ? -1 : 0;
@@ -348,8 +428,8 @@ static int flag(const al_json *stack, const char *key)
  * innermost), followed, unless native_text=off, by the native frames under
  * a title of their own.  Nothing when there is nothing to show.  times > 1
  * is written after the title. */
-static void stack_section(out_t *o, const al_json *stack, const char *title,
-                          int64_t times, int indent)
+static void stack_section_plain(out_t *o, const al_json *stack, const char *title,
+                                int64_t times, int indent)
 {
     const al_json *frames = get_typed(stack, "frames", AL_JSON_ARRAY);
     const al_json *native = get_typed(stack, "native", AL_JSON_ARRAY);
@@ -390,7 +470,9 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
             run++;
         if (run) {
             begin(o, indent + 2);
-            fmt(o, "[%zu asyncio frame%s]", run, run == 1 ? "" : "s");
+            text(o, "[");
+            integer(o, (int64_t)run);
+            text(o, run == 1 ? " asyncio frame]" : " asyncio frames]");
             end(o);
             i += run - 1;
             continue;
@@ -409,6 +491,71 @@ static void stack_section(out_t *o, const al_json *stack, const char *title,
         for (size_t i = 0; i < nn; i++)
             native_line(o, al_json_at(native, i), indent + 2);
     }
+}
+
+/* Sections of shared stacks (al_json_ref: the preload gives the findings of
+ * one origin the same read-only stack object), rendered once and copied
+ * from here, by address.  An entry owns a reference to its stack, so the
+ * address cannot name another node while the entry exists. */
+#define SECTION_MEMO_SLOTS 64
+static struct {
+    al_json *stack;
+    const char *title;
+    int64_t times;
+    int indent;
+    long pid;
+    char *bytes;
+    size_t len;
+} section_memo[SECTION_MEMO_SLOTS];
+static pthread_mutex_t section_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void stack_section(out_t *o, const al_json *stack, const char *title,
+                          int64_t times, int indent)
+{
+    if (!stack || __atomic_load_n(&stack->refs, __ATOMIC_RELAXED) == 0) {
+        stack_section_plain(o, stack, title, times, indent);
+        return;
+    }
+    size_t slot = (((uintptr_t)stack >> 4) * 0x9E3779B97F4A7C15ull) >> 58;
+    pthread_mutex_lock(&section_memo_lock);
+    __typeof__(section_memo[0]) *e = &section_memo[slot];
+    if (e->stack == stack && e->title == title && e->times == times && e->indent == indent
+        && e->pid == o->pid) {
+        raw(o, e->bytes, e->len);
+        pthread_mutex_unlock(&section_memo_lock);
+        return;
+    }
+    char *bytes = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&bytes, &len);
+    out_t *sub = mem ? malloc(sizeof *sub) : NULL;
+    int ok = 0;
+    if (sub) {
+        out_init(sub, mem, o->pid);
+        stack_section_plain(sub, stack, title, times, indent);
+        ok = finish(sub) == 0;
+        free(sub);
+    }
+    if (mem && fclose(mem) != 0)
+        ok = 0;
+    if (!ok) {
+        free(bytes);
+        pthread_mutex_unlock(&section_memo_lock);
+        stack_section_plain(o, stack, title, times, indent);
+        return;
+    }
+    raw(o, bytes, len);
+    al_json *old = e->stack;
+    free(e->bytes);
+    e->stack = al_json_ref((al_json *)stack);
+    e->title = title;
+    e->times = times;
+    e->indent = indent;
+    e->pid = o->pid;
+    e->bytes = bytes;
+    e->len = len;
+    pthread_mutex_unlock(&section_memo_lock);
+    al_json_free(old);
 }
 
 /* "Awaiting task 'A' (coroutine a), 'B' (coroutine b)" from a list of tasks. */
@@ -459,9 +606,8 @@ static void task_sections(out_t *o, const al_json *obj, int indent)
             task_ident(o, creator);
         } else {
             /* Only the id is known when the creator no longer exists. */
-            char id[32];
-            snprintf(id, sizeof id, "#%lld", (long long)al_json_get_int(creator, "id", 0));
-            text(o, id);
+            text(o, "#");
+            integer(o, al_json_get_int(creator, "id", 0));
             text(o, " (finished and gone)");
         }
         end(o);
@@ -498,7 +644,8 @@ int al_render_finding(FILE *out, const al_json *finding, long pid)
 {
     if (!out)
         return -1;
-    out_t o = { out, pid, 0 };
+    out_t o;
+    out_init(&o, out, pid);
     header(&o, finding);
 
     const al_json *exc = get_typed(finding, "exception", AL_JSON_OBJECT);
@@ -555,10 +702,9 @@ int al_render_finding(FILE *out, const al_json *finding, long pid)
         task_sections(&o, entry, 4);
     }
 
-    if (o.pid < 0)
-        text(&o, "==asyncleak==\n");
-    else
-        fmt(&o, "==%ld==\n", o.pid);
+    /* "==PID==" alone: the prefix without its blank. */
+    raw(&o, o.prefix, o.prefix_len ? o.prefix_len - 1 : 0);
+    end(&o);
     return finish(&o);
 }
 
@@ -580,7 +726,8 @@ int al_render_summary(FILE *out, const al_json *summary, const al_json *dropped,
 {
     if (!out)
         return -1;
-    out_t o = { out, pid, 0 };
+    out_t o;
+    out_init(&o, out, pid);
     int64_t n = total(summary);
     if (n > 0) {
         begin(&o, 0);

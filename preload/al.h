@@ -44,8 +44,18 @@ void al_thread_wait_gone(pid_t tid);
 void al_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* report.c: findings of this process and their writers. */
-/* Takes ownership of finding; prints it as text right away. */
+/* Takes ownership of finding; prints it as text right away (or, between
+ * al_report_hold and al_report_release, with the next large write). */
 void al_report_add(al_json *finding);
+/* 0 when a finding added now would only be counted (max_findings reached,
+ * no suppressions to match): the caller may then call
+ * al_report_count_unlisted(kind) instead of building it. */
+int al_report_wants_detail(void);
+void al_report_count_unlisted(const char *kind);
+/* Text of findings added in between is written in large writes (whole
+ * findings, at most 64 KiB late); nests.  GIL held. */
+void al_report_hold(void);
+void al_report_release(void);
 /* Rewrites the JSON report (atomically) when findings were added since the
  * last write, or always when force is set. */
 void al_report_commit(int force);

@@ -10,6 +10,7 @@
 #include "al.h"
 #include "pyapi.h"
 #include "native.h"
+#include "stackintern.h"
 #include "stacks.h"
 #include "typeslots.h"
 
@@ -64,17 +65,14 @@ static void record(PyObject *task, uint32_t origin, uint32_t native, uint32_t fl
     PyObject *loop = al_descr_get(g_loop_descr, task);
 
     rec.task = task;
-    rec.loop = loop;      /* the task keeps its loop alive */
     rec.origin = origin;
     rec.native = native;
     rec.flags = flags;
     if (loop != NULL && g_current_tasks != NULL && origin != 0) {
         PyObject *cur = PyDict_GetItem(g_current_tasks, loop);   /* borrowed */
         const al_task_rec *c = cur && cur != task ? al_registry_get(&al_tasks, cur) : NULL;
-        if (c != NULL) {
-            rec.creator = cur;
+        if (c != NULL)
             rec.creator_serial = c->serial;
-        }
     }
     if (g_nshutdown > 0 && loop_in_shutdown(loop))
         rec.flags |= AL_TASK_SPAWNED_IN_SHUTDOWN;
@@ -218,6 +216,79 @@ out:
 
 /* ---- describing tasks at report time (no program code is called) ---- */
 
+/* Attribute names, made once: PyObject_GetAttrString makes a str per call. */
+enum { N_CR_FRAME, N_CR_AWAIT, N_GI_FRAME, N_GI_YIELDFROM, N_QUALNAME, N_NAMES };
+static const char *const g_name_str[N_NAMES] = {
+    "cr_frame", "cr_await", "gi_frame", "gi_yieldfrom", "__qualname__",
+};
+static PyObject *g_names[N_NAMES];
+
+/* The getset descriptors of the coroutine and generator attributes read
+ * here (types.CoroutineType.cr_frame, ...), called directly on instances of
+ * exactly those types: what a generic attribute lookup would find, without
+ * the lookup.  NULL when unavailable (attr() then looks up). */
+static PyObject *g_coro_descr[N_NAMES], *g_gen_descr[N_NAMES];
+static int g_descr_looked_up;
+
+static void look_up_descriptors(void)
+{
+    int i;
+
+    g_descr_looked_up = 1;
+    for (i = 0; i < N_NAMES; i++) {
+        if (i == N_QUALNAME)
+            continue;           /* type.__qualname__ would answer instead */
+        if (g_coro_type != NULL && (i == N_CR_FRAME || i == N_CR_AWAIT))
+            g_coro_descr[i] = al_getattr(g_coro_type, g_name_str[i]);
+        if (g_gen_type != NULL && (i == N_GI_FRAME || i == N_GI_YIELDFROM))
+            g_gen_descr[i] = al_getattr(g_gen_type, g_name_str[i]);
+    }
+    /* Only getset descriptors (the type of Future._state's) are used. */
+    for (i = 0; i < N_NAMES; i++) {
+        if (g_coro_descr[i] != NULL && Py_TYPE(g_coro_descr[i]) != Py_TYPE(g_state_descr))
+            Py_CLEAR(g_coro_descr[i]);
+        if (g_gen_descr[i] != NULL && Py_TYPE(g_gen_descr[i]) != Py_TYPE(g_state_descr))
+            Py_CLEAR(g_gen_descr[i]);
+    }
+    if (PyErr_Occurred())
+        PyErr_Clear();
+}
+
+/* obj.NAME (new reference), or NULL with no exception set. */
+static PyObject *attr(PyObject *obj, int name)
+{
+    PyObject *r, *descr = NULL;
+
+    if (obj == NULL)
+        return NULL;
+    if (!g_descr_looked_up)
+        look_up_descriptors();
+    if ((PyObject *)Py_TYPE(obj) == g_coro_type)
+        descr = g_coro_descr[name];
+    else if ((PyObject *)Py_TYPE(obj) == g_gen_type)
+        descr = g_gen_descr[name];
+    if (descr != NULL)
+        return al_descr_get(descr, obj);
+    if (g_names[name] == NULL && (g_names[name] = PyUnicode_InternFromString(g_name_str[name])) == NULL) {
+        PyErr_Clear();
+        return al_getattr(obj, g_name_str[name]);
+    }
+    r = PyObject_GetAttr(obj, g_names[name]);
+    if (r == NULL)
+        PyErr_Clear();
+    return r;
+}
+
+/* The loop of a live task, NULL when it has none.  Not a new reference: the
+ * task keeps its loop alive, so the pointer is valid while the task is. */
+static const void *loop_of(const void *task)
+{
+    PyObject *loop = al_descr_get(g_loop_descr, (PyObject *)task);
+
+    Py_XDECREF(loop);
+    return loop != Py_None ? loop : NULL;
+}
+
 int al_task_is_pending(const void *task)
 {
     PyObject *state = al_descr_get(g_state_descr, (PyObject *)task);
@@ -227,18 +298,6 @@ int al_task_is_pending(const void *task)
         r = PyUnicode_CompareWithASCIIString(state, "PENDING") == 0;
     Py_XDECREF(state);
     return r;
-}
-
-static char *lowercase_state(PyObject *task)
-{
-    PyObject *state = al_descr_get(g_state_descr, task);
-    char *s = al_str_bytes(state), *p;
-
-    Py_XDECREF(state);
-    for (p = s; p && *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    return s;
 }
 
 static PyObject *call_descr(PyObject *descr, PyObject *self)
@@ -259,23 +318,70 @@ static int is_builtin_coroutine(PyObject *obj)
                            || (g_gen_type && (PyObject *)Py_TYPE(obj) == g_gen_type));
 }
 
-/* Qualified name of a coroutine; its type's name for other awaitables. */
-static char *coro_name(PyObject *coro)
-{
-    PyObject *name;
-    char *r;
+/* ---- the describe batch ----
+ * What a report point describing many tasks builds once (describe_begin /
+ * describe_end nest; a lone finding makes a batch of its own):
+ *  - the waiter index (waiter address -> waiting task) for awaited_by, from
+ *    one _fut_waiter read per live task;
+ *  - the live records sorted by serial, to find a creator by its serial;
+ *  - shared JSON nodes (al_json_ref) for suspended_at frames by (code, line),
+ *    coroutine names and states by str object, kind/when strings, so 100k
+ *    tasks suspended at one line hold one frame.  A cache entry owns a
+ *    reference to its code or str object: its address cannot be reused for
+ *    another object while the entry exists.  Entries go at describe_end. */
+typedef struct { const void *waiter; const void *task; uint64_t serial; } waiter_entry;
+typedef struct { PyObject *key; int line; al_json *json; } cache_entry;
+typedef struct { const char *key; al_json *json; } literal_entry;
+typedef struct { PyObject *code; int line; } code_line;
+typedef struct { uint64_t hash; int n; code_line *pairs; al_json *json; } chain_entry;
+typedef struct { uint64_t serial; int alive; al_json *json; } creator_entry;
+typedef struct { uint32_t origin, native; al_json *json; } native_entry;
 
-    if (coro == NULL)
-        return NULL;
-    if (!is_builtin_coroutine(coro))
-        return al_type_qualified_name((PyObject *)Py_TYPE(coro));   /* no metaclass code runs */
-    name = al_getattr(coro, "__qualname__");
-    r = al_str_bytes(name);
-    Py_XDECREF(name);
-    return r;
+#define FRAME_SLOTS 256
+#define NAME_SLOTS 64
+#define STATE_SLOTS 8
+#define LITERAL_SLOTS 8
+#define CHAIN_SLOTS 64
+#define CREATOR_SLOTS 64
+#define NATIVE_SLOTS 64
+
+static struct {
+    int depth;
+    int indexed;                /* widx and live are built */
+    waiter_entry *widx;
+    size_t nwidx;
+    al_task_rec *live;          /* sorted by serial */
+    size_t nlive;
+    uint64_t next_serial;       /* serials below were assigned before live was taken */
+    cache_entry frames[FRAME_SLOTS];
+    cache_entry names[NAME_SLOTS];
+    cache_entry states[STATE_SLOTS];
+    literal_entry literals[LITERAL_SLOTS];
+    chain_entry chains[CHAIN_SLOTS];        /* suspended_at objects by (code, line) chain */
+    creator_entry creators[CREATOR_SLOTS];  /* created_by objects by creator serial */
+    native_entry natives[NATIVE_SLOTS];     /* native=1 origins by (origin, native) ids */
+} g_batch;
+
+static void chain_entry_clear(chain_entry *e)
+{
+    code_line *pairs = e->pairs;
+    al_json *json = e->json;
+    int i, n = e->n;
+
+    e->pairs = NULL;
+    e->json = NULL;
+    e->n = 0;
+    al_json_free(json);
+    for (i = 0; i < n; i++)
+        Py_DECREF(pairs[i].code);
+    free(pairs);
 }
 
-static al_json *task_summary(uint64_t serial, PyObject *task, int with_state);
+static size_t ptr_slot(const void *p, int line, size_t slots)
+{
+    uint64_t h = (((uint64_t)(uintptr_t)p >> 4) ^ (uint64_t)(unsigned)line * 0x100000001b3ull) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 40) % slots;
+}
 
 /* The future a task is blocked on (new reference), or NULL. */
 static PyObject *waiter_of(PyObject *task)
@@ -288,9 +394,225 @@ static PyObject *waiter_of(PyObject *task)
     return w;
 }
 
-/* Appends to frames where the coroutine chain of coro waits now, outermost
- * coroutine first; returns how many coroutines it walked. */
-static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
+static int by_waiter(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const waiter_entry *)a)->waiter, y = (uintptr_t)((const waiter_entry *)b)->waiter;
+    return (x > y) - (x < y);
+}
+
+static int live_not_dying(const al_task_rec *rec, void *ctx)
+{
+    return !(rec->flags & AL_TASK_DYING);
+}
+
+static void describe_begin(void)
+{
+    g_batch.depth++;
+}
+
+/* Builds the batch's record snapshot and waiter index on first use (a batch
+ * that describes no task, or needs neither, reads no task). */
+static void batch_indexes(void)
+{
+    size_t n = 0, i;
+    al_task_rec *recs;
+
+    if (g_batch.indexed)
+        return;
+    g_batch.indexed = 1;
+    g_batch.next_serial = al_tasks.next_serial;
+    recs = al_registry_select(&al_tasks, live_not_dying, NULL, &n);
+    g_batch.live = recs;
+    g_batch.nlive = n;
+    g_batch.widx = n ? malloc(n * sizeof *g_batch.widx) : NULL;
+    g_batch.nwidx = 0;
+    for (i = 0; g_batch.widx != NULL && i < n; i++) {
+        PyObject *w = waiter_of((PyObject *)recs[i].task);
+        if (w != NULL && al_type_is_subtype(w, g_task_type)) {
+            g_batch.widx[g_batch.nwidx].waiter = w;     /* compared only */
+            g_batch.widx[g_batch.nwidx].task = recs[i].task;
+            g_batch.widx[g_batch.nwidx].serial = recs[i].serial;
+            g_batch.nwidx++;
+        }
+        Py_XDECREF(w);
+    }
+    if (g_batch.nwidx > 1)
+        qsort(g_batch.widx, g_batch.nwidx, sizeof *g_batch.widx, by_waiter);
+}
+
+static void cache_clear(cache_entry *tab, size_t slots)
+{
+    size_t i;
+
+    for (i = 0; i < slots; i++) {
+        PyObject *key = tab[i].key;
+        al_json_free(tab[i].json);
+        tab[i].key = NULL;
+        tab[i].json = NULL;
+        Py_XDECREF(key);
+    }
+}
+
+static void describe_end(void)
+{
+    size_t i;
+
+    if (--g_batch.depth > 0)
+        return;
+    g_batch.indexed = 0;
+    free(g_batch.widx);
+    free(g_batch.live);
+    g_batch.widx = NULL;
+    g_batch.live = NULL;
+    g_batch.nwidx = g_batch.nlive = 0;
+    cache_clear(g_batch.frames, FRAME_SLOTS);
+    cache_clear(g_batch.names, NAME_SLOTS);
+    cache_clear(g_batch.states, STATE_SLOTS);
+    for (i = 0; i < LITERAL_SLOTS; i++) {
+        al_json_free(g_batch.literals[i].json);
+        g_batch.literals[i].key = NULL;
+        g_batch.literals[i].json = NULL;
+    }
+    for (i = 0; i < CHAIN_SLOTS; i++)
+        chain_entry_clear(&g_batch.chains[i]);
+    for (i = 0; i < CREATOR_SLOTS; i++) {
+        al_json_free(g_batch.creators[i].json);
+        g_batch.creators[i].json = NULL;
+    }
+    for (i = 0; i < NATIVE_SLOTS; i++) {
+        al_json_free(g_batch.natives[i].json);
+        g_batch.natives[i].json = NULL;
+    }
+}
+
+/* Stores json (one more owner) under key in e, owning a reference to key. */
+static void cache_put(cache_entry *e, PyObject *key, int line, al_json *json)
+{
+    PyObject *old_key = e->key;
+    al_json *old_json = e->json;
+
+    Py_INCREF(key);
+    e->key = key;
+    e->line = line;
+    e->json = al_json_ref(json);
+    al_json_free(old_json);
+    Py_XDECREF(old_key);
+}
+
+/* A string node for a literal such as a kind or a when, shared in a batch. */
+static al_json *literal_json(const char *s)
+{
+    size_t i;
+    al_json *j;
+
+    if (g_batch.depth == 0)
+        return al_json_string(s);
+    for (i = 0; i < LITERAL_SLOTS && g_batch.literals[i].key != NULL; i++)
+        if (strcmp(g_batch.literals[i].key, s) == 0)
+            return al_json_ref(g_batch.literals[i].json);
+    j = al_json_string(s);
+    if (i < LITERAL_SLOTS && j != NULL) {
+        g_batch.literals[i].json = al_json_ref(j);
+        g_batch.literals[i].key = g_batch.literals[i].json->u.string.bytes;
+    }
+    return j;
+}
+
+/* A string node with the bytes of str s ("?" when s is not a str); with
+ * lower, ASCII letters lowercased. */
+static al_json *str_json(PyObject *s, int lower)
+{
+    const char *u = al_str_utf8(s);
+    char *b = u ? NULL : al_str_bytes(s);
+    al_json *j = al_json_string(u ? u : b ? b : "?");
+    size_t i;
+
+    free(b);
+    if (lower && j != NULL && j->type == AL_JSON_STRING)
+        for (i = 0; i < j->u.string.len; i++)
+            if (j->u.string.bytes[i] >= 'A' && j->u.string.bytes[i] <= 'Z')
+                j->u.string.bytes[i] = (char)(j->u.string.bytes[i] - 'A' + 'a');
+    return j;
+}
+
+/* str_json(s, lower), shared in a batch through tab (keyed by s itself). */
+static al_json *cached_str_json(cache_entry *tab, size_t slots, PyObject *s, int lower)
+{
+    cache_entry *e;
+    al_json *j;
+
+    if (s == NULL || g_batch.depth == 0)
+        return str_json(s, lower);
+    e = &tab[ptr_slot(s, 0, slots)];
+    if (e->key == s && e->json != NULL)
+        return al_json_ref(e->json);
+    j = str_json(s, lower);
+    if (j != NULL)
+        cache_put(e, s, 0, j);
+    return j;
+}
+
+/* {"file", "line", "function"} of code at line, shared in a batch. */
+static al_json *frame_json(PyObject *code, int line)
+{
+    cache_entry *e;
+    al_json *j;
+
+    if (g_batch.depth == 0)
+        return al_frame_json(code, line);
+    e = &g_batch.frames[ptr_slot(code, line, FRAME_SLOTS)];
+    if (e->key == code && e->line == line && e->json != NULL)
+        return al_json_ref(e->json);
+    j = al_frame_json(code, line);
+    if (j != NULL)
+        cache_put(e, code, line, j);
+    return j;
+}
+
+/* Qualified name of a coroutine; its type's name for other awaitables. */
+static al_json *coro_name_json(PyObject *coro)
+{
+    PyObject *name;
+    al_json *j;
+
+    if (coro == NULL)
+        return al_json_string("?");
+    if (!is_builtin_coroutine(coro)) {
+        char *s = al_type_qualified_name((PyObject *)Py_TYPE(coro));   /* no metaclass code runs */
+        j = al_json_string(s ? s : "?");
+        free(s);
+        return j;
+    }
+    name = attr(coro, N_QUALNAME);
+    j = cached_str_json(g_batch.names, NAME_SLOTS, name, 0);
+    Py_XDECREF(name);
+    return j;
+}
+
+/* {"id", "name", "coro", "state"} of a live task. */
+static al_json *task_summary(uint64_t serial, PyObject *task, int with_state)
+{
+    al_json *t = al_json_object();
+    PyObject *name = call_descr(g_get_name, task);
+    PyObject *coro = call_descr(g_get_coro, task);
+
+    al_json_set_int(t, "id", (int64_t)serial);
+    al_json_set(t, "name", str_json(name, 0));
+    al_json_set(t, "coro", coro_name_json(coro));
+    if (with_state) {
+        PyObject *state = al_descr_get(g_state_descr, task);
+        al_json_set(t, "state", cached_str_json(g_batch.states, STATE_SLOTS, state, 1));
+        Py_XDECREF(state);
+    }
+    Py_XDECREF(name);
+    Py_XDECREF(coro);
+    return t;
+}
+
+/* Appends to out[*n..] where the coroutine chain of coro waits now (code
+ * objects as new references), outermost coroutine first; returns how many
+ * coroutines it walked (at most budget, which out must have room for). */
+static int walk_coroutines(PyObject *coro, code_line *out, int *n, int budget)
 {
     PyObject *obj = coro;
     int depth;
@@ -298,17 +620,18 @@ static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
     Py_XINCREF(obj);
     for (depth = 0; depth < budget && is_builtin_coroutine(obj); depth++) {
         int is_coro = (PyObject *)Py_TYPE(obj) == g_coro_type;
-        PyObject *frame = al_getattr(obj, is_coro ? "cr_frame" : "gi_frame");
-        PyObject *next = al_getattr(obj, is_coro ? "cr_await" : "gi_yieldfrom");
-        PyObject *code = frame && frame != Py_None ? al_getattr(frame, "f_code") : NULL;
-        PyObject *lineno = frame && frame != Py_None ? al_getattr(frame, "f_lineno") : NULL;
+        PyObject *frame = attr(obj, is_coro ? N_CR_FRAME : N_GI_FRAME);
+        PyObject *next = attr(obj, is_coro ? N_CR_AWAIT : N_GI_YIELDFROM);
+        /* A builtin coroutine's frame is a frame object (or None). */
+        PyObject *code = frame && frame != Py_None ? al_frame_code((PyFrameObject *)frame) : NULL;
 
-        if (code != NULL)
-            al_json_append(frames, al_frame_json(code, lineno ? (int)PyLong_AsLong(lineno) : 0));
+        if (code != NULL) {
+            out[*n].code = code;
+            out[*n].line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            (*n)++;
+        }
         if (PyErr_Occurred())
             PyErr_Clear();
-        Py_XDECREF(code);
-        Py_XDECREF(lineno);
         Py_XDECREF(frame);
         Py_DECREF(obj);
         obj = next;
@@ -319,21 +642,98 @@ static int walk_coroutines(PyObject *coro, al_json *frames, int budget)
     return depth;
 }
 
-/* Where task waits now: its coroutine chain and, while it is blocked on
- * another task, that task's chain after it (across `await other_task`).
- * *awaiting receives the tasks waited on, innermost last (NULL if none). */
+static uint64_t chain_hash(const code_line *c, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (uint64_t)(uintptr_t)c[i].code) * 0x100000001b3ull;
+        h = (h ^ (uint64_t)(unsigned)c[i].line) * 0x100000001b3ull;
+    }
+    return h ^ (h >> 29);
+}
+
+/* {"frames": [...]} of a chain, shared in a batch by chains of the same
+ * (code, line) pairs. */
+static al_json *chain_json(const code_line *c, int n)
+{
+    uint64_t h = chain_hash(c, n);
+    chain_entry *e = &g_batch.chains[(h >> 32) % CHAIN_SLOTS];
+    al_json *st, *frames;
+    code_line *copy;
+    int i;
+
+    if (e->json != NULL && e->hash == h && e->n == n) {
+        for (i = 0; i < n && e->pairs[i].code == c[i].code && e->pairs[i].line == c[i].line; i++)
+            ;
+        if (i == n)
+            return al_json_ref(e->json);
+    }
+    st = al_json_object();
+    frames = al_json_array();
+    for (i = 0; i < n; i++)
+        al_json_append(frames, frame_json(c[i].code, c[i].line));
+    al_json_set(st, "frames", frames);
+    if (st == NULL || g_batch.depth == 0 || (copy = malloc((size_t)n * sizeof *copy)) == NULL)
+        return st;
+    for (i = 0; i < n; i++) {
+        copy[i] = c[i];
+        Py_INCREF(copy[i].code);
+    }
+    chain_entry_clear(e);
+    e->hash = h;
+    e->n = n;
+    e->pairs = copy;
+    e->json = al_json_ref(st);
+    return st;
+}
+
+/* The live record with this serial (not dying), or NULL: looked up in the
+ * batch's sorted records, checked against the table (the task may have gone
+ * since); only one created after the records were taken is searched for in
+ * the table. */
+static const al_task_rec *find_by_serial(uint64_t serial)
+{
+    size_t lo = 0, hi;
+    const al_task_rec *r;
+
+    batch_indexes();
+    hi = g_batch.nlive;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (g_batch.live[mid].serial < serial)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < g_batch.nlive && g_batch.live[lo].serial == serial)
+        r = al_registry_get(&al_tasks, g_batch.live[lo].task);
+    else if (serial < g_batch.next_serial)
+        r = NULL;       /* gone (or dying) when the batch began */
+    else
+        r = al_registry_find_serial(&al_tasks, serial);
+    return r != NULL && r->serial == serial && !(r->flags & AL_TASK_DYING) ? r : NULL;
+}
+
+/* Where task waits now ({"frames": [...]}, NULL if nowhere known): its
+ * coroutine chain and, while it is blocked on another task, that task's
+ * chain after it (across `await other_task`).  *awaiting receives the tasks
+ * waited on, innermost last (NULL if none). */
+#define CHAIN_BUDGET 64
 static al_json *await_chain(PyObject *task, al_json **awaiting)
 {
-    al_json *frames = al_json_array();
+    code_line pairs[CHAIN_BUDGET];
     PyObject *cur = task;
-    int budget = 64, hops;
+    int budget = CHAIN_BUDGET, hops, n = 0, i;
+    al_json *st = NULL;
 
     *awaiting = NULL;
     Py_INCREF(cur);
     for (hops = 0; hops < 16 && budget > 0; hops++) {
         PyObject *coro = call_descr(g_get_coro, cur), *waiter;
         const al_task_rec *rec;
-        budget -= walk_coroutines(coro, frames, budget);
+        budget -= walk_coroutines(coro, pairs, &n, budget);
         Py_XDECREF(coro);
         waiter = waiter_of(cur);
         Py_DECREF(cur);
@@ -349,111 +749,98 @@ static al_json *await_chain(PyObject *task, al_json **awaiting)
         cur = waiter;
     }
     Py_XDECREF(cur);
-    if (al_json_len(frames) == 0) {
-        al_json_free(frames);
-        return NULL;
-    }
-    return frames;
+    if (n > 0)
+        st = chain_json(pairs, n);
+    for (i = 0; i < n; i++)
+        Py_DECREF(pairs[i].code);
+    return st;
 }
 
-/* ---- awaited_by: which tasks are blocked on a given task ----
- * An index (waiter address -> waiting task) sorted by waiter, built from one
- * _fut_waiter read per live task; a report point that describes many tasks
- * builds it once (al_waiters_begin/end), a single finding builds its own. */
-typedef struct { const void *waiter; const void *task; uint64_t serial; } waiter_entry;
-static waiter_entry *g_widx;
-static size_t g_nwidx;
-static int g_widx_depth;
-
-static int by_waiter(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const waiter_entry *)a)->waiter, y = (uintptr_t)((const waiter_entry *)b)->waiter;
-    return (x > y) - (x < y);
-}
-
-static int live_not_dying(const al_task_rec *rec, void *ctx)
-{
-    return !(rec->flags & AL_TASK_DYING);
-}
-
-static void waiters_begin(void)
-{
-    size_t n = 0, i;
-    al_task_rec *recs;
-
-    if (g_widx_depth++ > 0)
-        return;
-    recs = al_registry_select(&al_tasks, live_not_dying, NULL, &n);
-    g_widx = n ? malloc(n * sizeof *g_widx) : NULL;
-    g_nwidx = 0;
-    for (i = 0; g_widx != NULL && i < n; i++) {
-        PyObject *w = waiter_of((PyObject *)recs[i].task);
-        if (w != NULL && al_type_is_subtype(w, g_task_type)) {
-            g_widx[g_nwidx].waiter = w;     /* compared only */
-            g_widx[g_nwidx].task = recs[i].task;
-            g_widx[g_nwidx].serial = recs[i].serial;
-            g_nwidx++;
-        }
-        Py_XDECREF(w);
-    }
-    free(recs);
-    if (g_nwidx > 1)
-        qsort(g_widx, g_nwidx, sizeof *g_widx, by_waiter);
-}
-
-static void waiters_end(void)
-{
-    if (--g_widx_depth > 0)
-        return;
-    free(g_widx);
-    g_widx = NULL;
-    g_nwidx = 0;
-}
-
+/* Which tasks are blocked on task (from the batch's waiter index). */
 static al_json *awaited_by(PyObject *task)
 {
     al_json *list = NULL;
-    size_t lo = 0, hi = g_nwidx;
+    size_t lo = 0, hi;
 
+    batch_indexes();
+    hi = g_batch.nwidx;
     while (lo < hi) {       /* first entry whose waiter >= task */
         size_t mid = (lo + hi) / 2;
-        if ((uintptr_t)g_widx[mid].waiter < (uintptr_t)task)
+        if ((uintptr_t)g_batch.widx[mid].waiter < (uintptr_t)task)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (; lo < g_nwidx && g_widx[lo].waiter == task; lo++) {
-        const al_task_rec *rec = al_registry_get(&al_tasks, g_widx[lo].task);
-        if (rec == NULL || rec->serial != g_widx[lo].serial || (rec->flags & AL_TASK_DYING))
+    for (; lo < g_batch.nwidx && g_batch.widx[lo].waiter == task; lo++) {
+        const al_task_rec *rec = al_registry_get(&al_tasks, g_batch.widx[lo].task);
+        if (rec == NULL || rec->serial != g_batch.widx[lo].serial || (rec->flags & AL_TASK_DYING))
             continue;
         if (list == NULL)
             list = al_json_array();
-        al_json_append(list, task_summary(rec->serial, (PyObject *)g_widx[lo].task, 1));
+        al_json_append(list, task_summary(rec->serial, (PyObject *)g_batch.widx[lo].task, 1));
     }
     return list;
 }
 
-/* {"id", "name", "coro", "state"} of a live task. */
-static al_json *task_summary(uint64_t serial, PyObject *task, int with_state)
+/* created_by: {"id", "name", "coro"} of the creator while it lives, {"id"}
+ * once it is gone; shared in a batch by the tasks of one creator. */
+static al_json *creator_json(uint64_t serial)
 {
-    al_json *t = al_json_object();
-    PyObject *name = call_descr(g_get_name, task);
-    PyObject *coro = call_descr(g_get_coro, task);
-    char *name_s = al_str_bytes(name), *coro_s = coro_name(coro);
+    const al_task_rec *creator = find_by_serial(serial);
+    creator_entry *e = &g_batch.creators[serial % CREATOR_SLOTS];
+    al_json *c;
 
-    al_json_set_int(t, "id", (int64_t)serial);
-    al_json_set_str(t, "name", name_s ? name_s : "?");
-    al_json_set_str(t, "coro", coro_s ? coro_s : "?");
-    if (with_state) {
-        char *state = lowercase_state(task);
-        al_json_set_str(t, "state", state ? state : "?");
-        free(state);
+    if (e->json != NULL && e->serial == serial && e->alive == (creator != NULL))
+        return al_json_ref(e->json);
+    if (creator != NULL) {
+        c = task_summary(creator->serial, (PyObject *)creator->task, 0);
+    } else {
+        c = al_json_object();
+        al_json_set_int(c, "id", (int64_t)serial);
     }
-    free(name_s);
-    free(coro_s);
-    Py_XDECREF(name);
-    Py_XDECREF(coro);
-    return t;
+    if (c != NULL) {
+        al_json_free(e->json);
+        e->serial = serial;
+        e->alive = creator != NULL;
+        e->json = al_json_ref(c);
+    }
+    return c;
+}
+
+/* The origin stack of a record.  Python-only origins are resolved once per
+ * interned stack and shared by every finding (read-only); a native origin
+ * (a fresh copy, which the hybrid merge changes) once per (origin, native)
+ * pair in a batch. */
+static al_json *origin_json(const al_task_rec *rec)
+{
+    al_stack_rec *st;
+
+    if (rec->native != 0) {
+        /* One per (origin, native) pair in a batch: the merge is built,
+         * then shared like the Python-only ones. */
+        native_entry *e = &g_batch.natives[(rec->origin * 0x9E3779B1u ^ rec->native) % NATIVE_SLOTS];
+        al_json *origin, *all;
+        if (e->json != NULL && e->origin == rec->origin && e->native == rec->native)
+            return al_json_ref(e->json);
+        origin = al_stack_resolve(rec->origin, 1);
+        /* The hybrid merge needs the untrimmed Python frames. */
+        all = al_stack_resolve(rec->origin, 0);
+        al_native_add_to_stack(origin, rec->native, 1, all);
+        al_json_free(all);
+        if (origin != NULL && g_batch.depth > 0) {
+            al_json_free(e->json);
+            e->origin = rec->origin;
+            e->native = rec->native;
+            e->json = al_json_ref(origin);
+        }
+        return origin;
+    }
+    st = al_stack_get(rec->origin);
+    if (st == NULL)
+        return al_stack_resolve(rec->origin, 1);
+    if (st->origin == NULL)
+        st->origin = al_stack_resolve(rec->origin, 1);
+    return al_json_ref(st->origin);
 }
 
 al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
@@ -462,44 +849,24 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
     PyObject *task = (PyObject *)task_ptr;
     al_json *f = al_json_object();
     al_json *chain, *awaiting, *waited;
-    const al_task_rec *creator;
 
+    describe_begin();
     if (kind != NULL)
-        al_json_set_str(f, "kind", kind);
+        al_json_set(f, "kind", literal_json(kind));
     if (when != NULL)
-        al_json_set_str(f, "when", when);
+        al_json_set(f, "when", literal_json(when));
     al_json_set(f, "task", task_summary(rec->serial, task, 1));
-    {
-        al_json *origin = al_stack_resolve(rec->origin, 1);
-        if (rec->native != 0) {
-            /* The hybrid merge needs the untrimmed Python frames. */
-            al_json *all = al_stack_resolve(rec->origin, 0);
-            al_native_add_to_stack(origin, rec->native, 1, all);
-            al_json_free(all);
-        }
-        al_json_set(f, "origin", origin);
-    }
+    al_json_set(f, "origin", origin_json(rec));
     chain = await_chain(task, &awaiting);
-    if (chain != NULL) {
-        al_json *st = al_json_object();
-        al_json_set(st, "frames", chain);
-        al_json_set(f, "suspended_at", st);
-    }
+    if (chain != NULL)
+        al_json_set(f, "suspended_at", chain);
     if (awaiting != NULL)
         al_json_set(f, "awaiting", awaiting);
-    waiters_begin();
     waited = awaited_by(task);
-    waiters_end();
     if (waited != NULL)
         al_json_set(f, "awaited_by", waited);
-    creator = rec->creator ? al_registry_get(&al_tasks, rec->creator) : NULL;
-    if (creator != NULL && creator->serial == rec->creator_serial)
-        al_json_set(f, "created_by", task_summary(creator->serial, (PyObject *)rec->creator, 0));
-    else if (rec->creator_serial != 0) {
-        al_json *c = al_json_object();
-        al_json_set_int(c, "id", (int64_t)rec->creator_serial);
-        al_json_set(f, "created_by", c);
-    }
+    if (rec->creator_serial != 0)
+        al_json_set(f, "created_by", creator_json(rec->creator_serial));
     if (rec->flags & AL_TASK_SPAWNED_IN_SHUTDOWN)
         al_json_set(f, "spawned_during_shutdown", al_json_bool(1));
     if (rec->flags & AL_TASK_BEFORE_ATTACH)
@@ -509,6 +876,7 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
         if (cancel != NULL)
             al_json_set(f, "cancel", cancel);
     }
+    describe_end();
     if (PyErr_Occurred())
         PyErr_Clear();
     return f;
@@ -516,39 +884,73 @@ al_json *al_task_finding(const al_task_rec *rec, const void *task_ptr,
 
 /* ---- report points ---- */
 
-typedef struct { const void *loop; } select_ctx;
-
-static int unreported_of_loop(const al_task_rec *rec, void *ctx)
+static int unreported(const al_task_rec *rec, void *ctx)
 {
-    const select_ctx *c = ctx;
-    return !(rec->flags & (AL_TASK_REPORTED | AL_TASK_DYING)) && (c->loop == NULL || rec->loop == c->loop);
+    return !(rec->flags & (AL_TASK_REPORTED | AL_TASK_DYING));
 }
 
-/* For exit: 1 when loop is closed (or cannot be asked), 0 when open. */
-static int loop_is_closed(const void *loop)
+static int cancelled_not_dying(const al_task_rec *rec, void *ctx)
 {
-    PyObject *r = PyObject_CallMethod((PyObject *)loop, "is_closed", NULL);
+    /* Not filtered on REPORTED: a task reported as orphaned may still be
+     * found swallowing; al_cancel_swallowed() reports each task once. */
+    return (rec->flags & AL_TASK_CANCEL_REQUESTED) && !(rec->flags & AL_TASK_DYING);
+}
+
+/* Records of the live, not dying tasks for which keep is true, in creation
+ * order, restricted to those of loop when loop is not NULL.  Only a getset
+ * of each task is read: no Python code runs, so the table cannot change
+ * meanwhile. */
+static al_task_rec *select_tasks(int (*keep)(const al_task_rec *rec, void *ctx),
+                                 const void *loop, size_t *n)
+{
+    al_task_rec *recs = al_registry_select(&al_tasks, keep, NULL, n);
+    size_t i, k = 0;
+
+    if (loop == NULL || recs == NULL)
+        return recs;
+    for (i = 0; i < *n; i++)
+        if (loop_of(recs[i].task) == loop)
+            recs[k++] = recs[i];
+    *n = k;
+    return recs;
+}
+
+/* For exit: 1 when loop is closed (or cannot be asked), 0 when open.  The
+ * answer for the last loop asked is kept during one report point. */
+typedef struct { const void *loop; int closed; } closed_memo;
+
+static int loop_is_closed(const void *loop, closed_memo *memo)
+{
+    PyObject *r;
     int closed = 1;
 
+    if (loop != NULL && memo->loop == loop)
+        return memo->closed;
+    if (loop == NULL)
+        return 1;
+    r = PyObject_CallMethod((PyObject *)loop, "is_closed", NULL);
     if (r == NULL)
         PyErr_Clear();
     else
         closed = PyObject_IsTrue(r) != 0;
     Py_XDECREF(r);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    memo->loop = loop;
+    memo->closed = closed;
     return closed;
 }
 
 int al_report_pending_tasks(const void *loop, const char *kind, const char *when)
 {
-    select_ctx ctx = {loop};
     size_t n = 0, i;
     al_task_rec *recs;
+    closed_memo memo = {NULL, 0};
     int reported = 0;
 
     if (g_task_type == NULL)
         return 0;
-    recs = al_registry_select(&al_tasks, unreported_of_loop, &ctx, &n);
-    waiters_begin();
+    recs = select_tasks(unreported, loop, &n);
     /* Keep every selected task alive while Python runs below (describing a
      * task can run a GC that would free another and drop its record). */
     for (i = 0; i < n; i++) {
@@ -558,11 +960,14 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
         }
         Py_INCREF((PyObject *)recs[i].task);
     }
+    describe_begin();
+    al_report_hold();
     for (i = 0; i < n; i++) {
         al_task_rec *live;
+        const char *k = kind;
         if (recs[i].task == NULL || al_task_is_pending(recs[i].task) != 1)
             continue;
-        if (loop == NULL && loop_is_closed(recs[i].loop))
+        if (loop == NULL && loop_is_closed(loop_of(recs[i].task), &memo))
             continue;
         live = al_registry_get(&al_tasks, recs[i].task);
         if (live == NULL || live->serial != recs[i].serial)
@@ -573,40 +978,36 @@ int al_report_pending_tasks(const void *loop, const char *kind, const char *when
         if (strcmp(kind, "pending_task") == 0 && (recs[i].flags & AL_TASK_CANCEL_REQUESTED)
             && al_cancel_swallowed(recs[i].task, 0)) {
             al_cancel_mark_swallow_reported(recs[i].task);
-            al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
-        } else {
-            al_report_add(al_task_finding(&recs[i], recs[i].task, kind, when));
+            k = "swallowed_cancel";
         }
+        /* Past max_findings a finding is only counted: not built. */
+        if (al_report_wants_detail())
+            al_report_add(al_task_finding(&recs[i], recs[i].task, k, when));
+        else
+            al_report_count_unlisted(k);
         reported++;
     }
+    al_report_release();
+    describe_end();
     for (i = 0; i < n; i++)
         Py_XDECREF((PyObject *)recs[i].task);
     free(recs);
-    waiters_end();
     return reported;
-}
-
-static int cancelled_of_loop(const al_task_rec *rec, void *ctx)
-{
-    /* Not filtered on REPORTED: a task reported as orphaned may still be
-     * found swallowing; al_cancel_swallowed() reports each task once. */
-    const select_ctx *c = ctx;
-    return (rec->flags & AL_TASK_CANCEL_REQUESTED) && !(rec->flags & AL_TASK_DYING)
-        && (c->loop == NULL || rec->loop == c->loop);
 }
 
 int al_report_swallowed_finished(const void *loop, const char *when)
 {
-    select_ctx ctx = {loop};
     size_t n = 0, i;
     al_task_rec *recs;
     int reported = 0;
 
     if (g_task_type == NULL)
         return 0;
-    recs = al_registry_select(&al_tasks, cancelled_of_loop, &ctx, &n);
+    recs = select_tasks(cancelled_not_dying, loop, &n);
     for (i = 0; i < n; i++)
         Py_INCREF((PyObject *)recs[i].task);
+    describe_begin();
+    al_report_hold();
     for (i = 0; i < n; i++) {
         al_task_rec *live;
         if (al_task_is_pending(recs[i].task) != 0 || !al_cancel_swallowed(recs[i].task, 0))
@@ -616,9 +1017,14 @@ int al_report_swallowed_finished(const void *loop, const char *when)
             continue;
         live->flags |= AL_TASK_REPORTED;
         al_cancel_mark_swallow_reported(recs[i].task);
-        al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
+        if (al_report_wants_detail())
+            al_report_add(al_task_finding(&recs[i], recs[i].task, "swallowed_cancel", when));
+        else
+            al_report_count_unlisted("swallowed_cancel");
         reported++;
     }
+    al_report_release();
+    describe_end();
     for (i = 0; i < n; i++)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
@@ -631,29 +1037,19 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int not_dying(const al_task_rec *rec, void *ctx)
-{
-    return !(rec->flags & AL_TASK_DYING);
-}
-
-static int pending_of_loop(const al_task_rec *rec, void *ctx)
-{
-    return !(rec->flags & AL_TASK_DYING) && rec->loop == ((select_ctx *)ctx)->loop;
-}
-
 /* Entries {"task", "origin", "suspended_at", "cancel", ...} of the pending
  * tasks of loop (all loops when NULL); with check_swallow, each that
  * swallowed a cancellation is also reported as swallowed_cancel (when). */
 static al_json *pending_entries(const void *loop, int check_swallow, const char *when)
 {
-    select_ctx ctx = {loop};
     size_t n = 0, i;
-    al_task_rec *recs = al_registry_select(&al_tasks, loop ? pending_of_loop : not_dying, &ctx, &n);
+    al_task_rec *recs = select_tasks(live_not_dying, loop, &n);
     al_json *tasks = al_json_array();
 
-    waiters_begin();
     for (i = 0; i < n; i++)
         Py_INCREF((PyObject *)recs[i].task);
+    describe_begin();
+    al_report_hold();
     for (i = 0; i < n; i++) {
         PyObject *task = (PyObject *)recs[i].task;
         al_task_rec *live;
@@ -668,10 +1064,11 @@ static al_json *pending_entries(const void *loop, int check_swallow, const char 
             al_report_add(al_task_finding(&recs[i], task, "swallowed_cancel", when));
         }
     }
+    al_report_release();
+    describe_end();
     for (i = 0; i < n; i++)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);
-    waiters_end();
     return tasks;
 }
 
@@ -699,6 +1096,7 @@ int al_report_dump_tasks(void)
     al_json *tasks = pending_entries(NULL, 0, NULL);
     size_t i, n = al_json_len(tasks);
 
+    al_report_hold();
     /* Each entry becomes a finding of its own; the array is emptied first. */
     for (i = 0; i < n; i++) {
         al_json *f = al_json_object();
@@ -715,6 +1113,7 @@ int al_report_dump_tasks(void)
         al_json_free(entry);
         al_report_add(f);
     }
+    al_report_release();
     al_json_free(tasks);
     return (int)n;
 }
@@ -722,7 +1121,7 @@ int al_report_dump_tasks(void)
 void al_count_live_tasks(void (*fn)(uint32_t origin, long count, int is_resource, void *ctx), void *ctx)
 {
     size_t n = 0, i, j;
-    al_task_rec *recs = al_registry_select(&al_tasks, not_dying, NULL, &n);
+    al_task_rec *recs = al_registry_select(&al_tasks, live_not_dying, NULL, &n);
 
     /* Group by origin: sort a copy of the origins. */
     uint32_t *origins = n ? malloc(n * sizeof *origins) : NULL;
@@ -753,7 +1152,7 @@ static int chain_refers_to(PyObject *task, PyObject *obj)
         int is_coro = (PyObject *)Py_TYPE(cur) == g_coro_type;
         PyObject *next;
         found = al_refers_to(cur, obj);
-        next = al_getattr(cur, is_coro ? "cr_await" : "gi_yieldfrom");
+        next = attr(cur, is_coro ? N_CR_AWAIT : N_GI_YIELDFROM);
         Py_DECREF(cur);
         cur = next;
     }
@@ -763,19 +1162,10 @@ static int chain_refers_to(PyObject *task, PyObject *obj)
     return found;
 }
 
-typedef struct { const void *loop; } loop_ctx;
-
-static int live_of_loop(const al_task_rec *rec, void *ctx)
-{
-    const loop_ctx *c = ctx;
-    return !(rec->flags & AL_TASK_DYING) && (c->loop == NULL || rec->loop == c->loop);
-}
-
 al_json *al_tasks_using(const void *obj, const void *loop)
 {
-    loop_ctx ctx = {loop};
     size_t n = 0, i;
-    al_task_rec *recs = al_registry_select(&al_tasks, live_of_loop, &ctx, &n);
+    al_task_rec *recs = select_tasks(live_not_dying, loop, &n);
     PyObject *current = loop && g_current_tasks ? PyDict_GetItem(g_current_tasks, (PyObject *)loop) : NULL;
     al_json *list = NULL;
 
@@ -783,6 +1173,7 @@ al_json *al_tasks_using(const void *obj, const void *loop)
         n = AL_MAX_USERS_CHECKED;
     for (i = 0; i < n; i++)
         Py_INCREF((PyObject *)recs[i].task);
+    describe_begin();
     for (i = 0; i < n; i++) {
         PyObject *task = (PyObject *)recs[i].task;
         if (task == current || al_task_is_pending(task) != 1 || !chain_refers_to(task, (PyObject *)obj))
@@ -791,6 +1182,7 @@ al_json *al_tasks_using(const void *obj, const void *loop)
             list = al_json_array();
         al_json_append(list, al_task_finding(&recs[i], task, NULL, NULL));
     }
+    describe_end();
     for (i = 0; i < n; i++)
         Py_DECREF((PyObject *)recs[i].task);
     free(recs);

@@ -14,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "render_text.h"
@@ -42,6 +44,9 @@ static int g_json_failed_once, g_log_failed_once, g_drop_said;
 static al_report_annotate_fn g_annotate;
 static void *g_annotate_ctx;
 static pthread_t g_annotate_thread;
+static int g_hold;              /* al_report_hold depth (text written late) */
+static pid_t g_hold_pid;        /* getpid() when the hold began (no fork while held) */
+static int g_hold_regular;      /* the text goes to a regular file (-1: not known yet) */
 
 void al_diag(const char *fmt, ...)
 {
@@ -87,7 +92,7 @@ static int log_fd(void)
 
     if (al_opts.log_path == NULL)
         return 2;
-    if (g_log_fd >= 0 && g_log_pid == getpid())
+    if (g_log_fd >= 0 && g_log_pid == (g_hold > 0 ? g_hold_pid : getpid()))
         return g_log_fd;
     if (g_log_fd >= 0)
         close(g_log_fd);
@@ -106,23 +111,113 @@ static int log_fd(void)
     return g_log_fd >= 0 ? g_log_fd : 2;
 }
 
-typedef int (*render_fn)(FILE *out, const void *a, const void *b);
+/* Text waiting to be written: whole findings, rendered through g_text_file
+ * (a stdio stream whose writes append to g_text).  Written at once, except
+ * while held (a report point describing many findings): then several
+ * findings go in one write(2), of up to TEXT_FLUSH bytes to a regular file
+ * (opened O_APPEND: writes do not interleave) and up to PIPE_BUF bytes to a
+ * pipe or terminal (larger writes there may interleave with other
+ * processes'), and the rest at release.  A finding is never split between
+ * writes.  All under g_lock. */
+#define TEXT_FLUSH 65536
+static char *g_text;
+static size_t g_text_len, g_text_cap;
+static FILE *g_text_file;
+
+static ssize_t text_append(void *cookie, const char *buf, size_t n)
+{
+    if (g_text_cap - g_text_len < n) {
+        size_t ncap = g_text_cap ? g_text_cap : 2 * TEXT_FLUSH;
+        char *p;
+        while (ncap - g_text_len < n)
+            ncap *= 2;
+        p = realloc(g_text, ncap);
+        if (p == NULL)
+            return -1;
+        g_text = p;
+        g_text_cap = ncap;
+    }
+    memcpy(g_text + g_text_len, buf, n);
+    g_text_len += n;
+    return (ssize_t)n;
+}
+
+static FILE *text_file(void)
+{
+    if (g_text_file == NULL) {
+        cookie_io_functions_t io = {NULL, text_append, NULL, NULL};
+        g_text_file = fopencookie(NULL, "w", io);
+        if (g_text_file != NULL)
+            setvbuf(g_text_file, NULL, _IOFBF, 16384);
+    }
+    return g_text_file;
+}
+
+static void text_flush(void)
+{
+    if (g_text_len > 0)
+        write_all(log_fd(), g_text, g_text_len);
+    g_text_len = 0;
+}
 
 static void emit_text(const al_json *finding, const al_json *summary, const al_json *dropped)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
+    FILE *out = text_file();
+    size_t mark = g_text_len;
+    long pid = g_hold > 0 ? (long)g_hold_pid : (long)getpid();
+    int rc;
 
-    if (mem == NULL)
+    if (out == NULL)
         return;
     if (finding != NULL)
-        al_render_finding(mem, finding, (long)getpid());
+        rc = al_render_finding(out, finding, pid);
     else
-        al_render_summary(mem, summary, dropped, (long)getpid());
-    if (fclose(mem) == 0 && len > 0)
-        write_all(log_fd(), buf, len);
-    free(buf);
+        rc = al_render_summary(out, summary, dropped, pid);
+    if (rc < 0) {
+        /* Out of memory: drop this finding's text, whole. */
+        fflush(out);
+        clearerr(out);
+        g_text_len = mark;
+        return;
+    }
+    if (g_hold == 0) {
+        text_flush();
+        return;
+    }
+    if (g_hold_regular < 0) {
+        struct stat st;
+        g_hold_regular = fstat(log_fd(), &st) == 0 && S_ISREG(st.st_mode);
+    }
+    if (g_hold_regular) {
+        /* O_APPEND writes to a file do not interleave: large ones. */
+        if (g_text_len >= TEXT_FLUSH)
+            text_flush();
+    } else if (g_text_len > PIPE_BUF && mark > 0) {
+        /* A pipe or terminal: only writes of at most PIPE_BUF bytes are
+         * atomic, so the findings before this one go now, and this one
+         * waits for company (one larger than PIPE_BUF goes alone). */
+        write_all(log_fd(), g_text, mark);
+        memmove(g_text, g_text + mark, g_text_len - mark);
+        g_text_len -= mark;
+    }
+}
+
+void al_report_hold(void)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_hold++ == 0) {
+        g_hold_pid = getpid();
+        g_hold_regular = -1;
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+void al_report_release(void)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_hold > 0 && --g_hold == 0)
+        text_flush();
+    pthread_mutex_unlock(&g_lock);
 }
 
 static void bump(al_json **counts, const char *kind)
@@ -130,6 +225,16 @@ static void bump(al_json **counts, const char *kind)
     if (*counts == NULL)
         *counts = al_json_object();
     al_json_set_int(*counts, kind, al_json_get_int(*counts, kind, 0) + 1);
+}
+
+/* A finding beyond max_findings: counted in "dropped" only. */
+static void count_unlisted_locked(const char *kind)
+{
+    bump(&g_dropped, kind);
+    if (!g_drop_said) {
+        g_drop_said = 1;
+        al_diag("max_findings=%d reached: further findings are counted, not listed", al_opts.max_findings);
+    }
 }
 
 void al_report_add(al_json *finding)
@@ -160,11 +265,7 @@ void al_report_add(al_json *finding)
         emit_text(finding, NULL, NULL);
         al_json_append(g_findings, finding);
     } else {
-        bump(&g_dropped, kind);
-        if (!g_drop_said) {
-            g_drop_said = 1;
-            al_diag("max_findings=%d reached: further findings are counted, not listed", al_opts.max_findings);
-        }
+        count_unlisted_locked(kind);
         al_json_free(finding);
     }
     pthread_mutex_unlock(&g_lock);
@@ -179,6 +280,27 @@ void al_report_annotate(al_report_annotate_fn fn, void *ctx)
     g_annotate_thread = pthread_self();
     g_annotate_ctx = ctx;
     g_annotate = fn;
+}
+
+int al_report_wants_detail(void)
+{
+    int r;
+
+    pthread_mutex_lock(&g_lock);
+    r = g_supp != NULL || al_json_len(g_findings) < (size_t)al_opts.max_findings;
+    pthread_mutex_unlock(&g_lock);
+    return r;
+}
+
+void al_report_count_unlisted(const char *kind)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_findings == NULL)
+        g_findings = al_json_array();
+    g_total++;
+    g_dirty = 1;
+    count_unlisted_locked(kind);
+    pthread_mutex_unlock(&g_lock);
 }
 
 void al_report_set_meta(al_json *meta)
@@ -305,6 +427,7 @@ void al_report_exit(void)
 {
     al_report_commit(1);
     pthread_mutex_lock(&g_lock);
+    text_flush();
     if (g_total > 0)
         emit_text(NULL, g_summary, g_dropped);
     if (g_supp != NULL && g_suppressed > 0) {
@@ -346,6 +469,8 @@ void al_report_reset(void)
     g_suppressed = 0;
     g_dirty = 0;
     g_drop_said = g_json_failed_once = g_log_failed_once = 0;
+    g_text_len = 0;
+    g_hold = 0;
     if (g_log_fd >= 0)
         close(g_log_fd);
     g_log_fd = -1;

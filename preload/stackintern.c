@@ -60,16 +60,31 @@ static int index_grow(void)
     return 0;
 }
 
+/* Same frames as record r (the hash is not needed to tell). */
+static int same_frames(const al_stack_rec *r, const al_raw_frame *f, uint32_t n, int truncated)
+{
+    uint32_t i;
+
+    if (r->depth != n || r->truncated != (truncated != 0))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (r->frames[i].code != f[i].code || r->frames[i].lasti != f[i].lasti)
+            return 0;
+    return 1;
+}
+
 uint32_t al_stack_intern(const al_raw_frame *frames, uint32_t n, int truncated,
                          void (*retain)(const void *code))
 {
-    uint64_t h = hash_frames(frames, n, truncated);
+    uint64_t h;
     al_stack_rec *rec;
     size_t slot;
     uint32_t i;
 
-    if (g_last != NULL && same(g_last, frames, n, truncated, h))
+    /* A tight spawn loop repeats the last stack: compared before hashing. */
+    if (g_last != NULL && same_frames(g_last, frames, n, truncated))
         return g_last->id;
+    h = hash_frames(frames, n, truncated);
     if (g_index_cap != 0)
         for (slot = h & (g_index_cap - 1); g_index[slot] != 0; slot = (slot + 1) & (g_index_cap - 1))
             if (same(g_by_id[g_index[slot] - 1], frames, n, truncated, h)) {
@@ -133,6 +148,7 @@ void al_stack_reset(void)
     for (i = 0; i < g_count; i++) {
         free(g_by_id[i]->frames);
         al_json_free(g_by_id[i]->resolved);
+        al_json_free(g_by_id[i]->origin);
         free(g_by_id[i]);
     }
     free(g_by_id);

@@ -26,6 +26,8 @@ typedef struct al_stack_rec {
     uint64_t hash;
     al_raw_frame *frames;    /* innermost first */
     al_json *resolved;       /* cache owned by the record, filled by stacks.c */
+    al_json *origin;         /* the trimmed stack object findings share (al_json_ref),
+                              * owned by the record, filled by hooks_task.c */
 } al_stack_rec;
 
 /* Returns the id (>= 1) of the record equal to frames[0..n), creating it when

@@ -376,6 +376,118 @@ static void test_write_error(void **state)
     al_json_free(v);
 }
 
+/* One stack object in many findings: each owner frees its share, the tree
+ * lives until the last; a shared node refuses to change. */
+static void test_shared_nodes(void **state)
+{
+    al_json *stack = nested();
+    al_json *docs[3];
+    for (int i = 0; i < 3; i++) {
+        docs[i] = al_json_object();
+        assert_int_equal(al_json_set(docs[i], "origin", al_json_ref(stack)), 0);
+    }
+    assert_int_equal(stack->refs, 3);
+    /* read-only while shared: the value given is freed, nothing changes */
+    assert_int_equal(al_json_set_int(stack, "x", 1), -1);
+    assert_null(al_json_get(stack, "x"));
+    /* a copy is a tree of its own */
+    al_json *copy = al_json_copy(stack);
+    assert_int_equal(copy->refs, 0);
+    assert_int_equal(al_json_set_int(copy, "x", 1), 0);
+    al_json_free(copy);
+    char *a = al_json_dumps(docs[0], -1);
+    al_json_free(docs[0]);
+    al_json_free(docs[1]);
+    assert_int_equal(stack->refs, 1);
+    char *b = al_json_dumps(docs[2], -1);
+    assert_string_equal(a, b);
+    al_json_free(docs[2]);                /* one owner left: stack itself */
+    assert_int_equal(stack->refs, 0);
+    al_json_free(stack);                  /* the last: valgrind/asan see no leak */
+    free(a);
+    free(b);
+    assert_null(al_json_ref(NULL));
+}
+
+/* A compact write of a document that holds one shared subtree many times
+ * (it is copied from its first serialization) reads exactly like one with
+ * separate copies, also when several shared subtrees nest and evict each
+ * other, and when written to a FILE in more than one staging buffer. */
+static void test_shared_subtrees_write_like_copies(void **state)
+{
+    al_json *shared_doc = al_json_array(), *plain_doc = al_json_array();
+    al_json *stacks[300];
+    for (int i = 0; i < 300; i++) {
+        stacks[i] = al_json_object();
+        al_json *frames = al_json_array();
+        for (int k = 0; k <= i % 5; k++) {
+            al_json *fr = al_json_object();
+            al_json_set_str(fr, "file", i % 2 ? "/a/\"q\".py" : "/b/\xc3\xa9\x01.py");
+            al_json_set_int(fr, "line", i * 10 + k);
+            al_json_append(frames, fr);
+        }
+        al_json_set(stacks[i], "frames", frames);
+    }
+    for (int n = 0; n < 3000; n++) {
+        int i = (n * 7919) % 300;
+        al_json *f = al_json_object(), *g = al_json_object();
+        al_json_set_int(f, "id", n);
+        al_json_set(f, "origin", al_json_ref(stacks[i]));
+        al_json_set_int(g, "id", n);
+        al_json_set(g, "origin", al_json_copy(stacks[i]));
+        al_json_append(shared_doc, f);
+        al_json_append(plain_doc, g);
+    }
+    char *a = al_json_dumps(shared_doc, -1), *b = al_json_dumps(plain_doc, -1);
+    assert_non_null(a);
+    assert_string_equal(a, b);
+    assert_true(strlen(a) > 3 * 65536);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    assert_int_equal(al_json_write(shared_doc, mem, -1), 0);
+    fclose(mem);
+    assert_int_equal(len, strlen(a));
+    assert_memory_equal(buf, a, len);
+    /* pretty output does not use the memo; still identical */
+    char *pa = al_json_dumps(shared_doc, 1), *pb = al_json_dumps(plain_doc, 1);
+    assert_string_equal(pa, pb);
+    free(buf);
+    free(a);
+    free(b);
+    free(pa);
+    free(pb);
+    al_json_free(shared_doc);
+    al_json_free(plain_doc);
+    for (int i = 0; i < 300; i++)
+        al_json_free(stacks[i]);
+}
+
+/* Keys of the report format are pooled, others copied: both behave alike
+ * (lookups, replacement, copies, freeing). */
+static void test_pooled_and_copied_keys(void **state)
+{
+    char key[32];
+    al_json *o = al_json_object();
+    al_json_set_int(o, "kind", 1);
+    snprintf(key, sizeof key, "%s", "frames");     /* a pooled name from a buffer */
+    al_json_set_int(o, key, 2);
+    snprintf(key, sizeof key, "%s", "not_a_known_key");
+    al_json_set_int(o, key, 3);
+    memset(key, 'x', sizeof key - 1);             /* the caller's buffer is reused */
+    assert_int_equal(al_json_get_int(o, "kind", 0), 1);
+    assert_int_equal(al_json_get_int(o, "frames", 0), 2);
+    assert_int_equal(al_json_get_int(o, "not_a_known_key", 0), 3);
+    al_json_set_int(o, "frames", 4);
+    assert_int_equal(al_json_len(o), 3);
+    al_json *c = al_json_copy(o);
+    al_json_free(o);
+    char *s = al_json_dumps(c, -1);
+    assert_string_equal(s, "{\"kind\":1,\"frames\":4,\"not_a_known_key\":3}");
+    free(s);
+    al_json_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +506,9 @@ int main(void)
         cmocka_unit_test(test_copy_is_deep),
         cmocka_unit_test(test_null_tolerance),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_shared_nodes),
+        cmocka_unit_test(test_shared_subtrees_write_like_copies),
+        cmocka_unit_test(test_pooled_and_copied_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 // links: preload/registry.c
 /* test_registry.c - unit tests of preload/registry.c: the open-addressing
- * table (linear probing, backward-shift deletion) of live tracked tasks.
+ * table (Robin Hood linear probing, backward-shift deletion, load at most
+ * 7/8, growth by half, shrinking) of live tracked tasks.
  *
  * The tests use only the public API and the public struct fields; where a
  * test needs the home slot of a key it learns it from the table itself (the
@@ -44,11 +45,10 @@ static al_task_rec mk(const void *task, uint64_t serial, uint32_t origin, uint32
     al_task_rec rec;
     memset(&rec, 0, sizeof rec);
     rec.task = task;
-    rec.loop = (const void *)((uintptr_t)task ^ 0x1000);
     rec.serial = serial;
-    rec.creator = (const void *)((uintptr_t)task + 0x20);
     rec.creator_serial = origin * 3ull + 1;
     rec.origin = origin;
+    rec.native = origin ^ 0x5a5a;
     rec.flags = flags;
     return rec;
 }
@@ -58,10 +58,9 @@ static void assert_payload(const al_task_rec *got, const al_task_rec *want)
 {
     assert_non_null(got);
     assert_ptr_equal(got->task, want->task);
-    assert_ptr_equal(got->loop, want->loop);
-    assert_ptr_equal(got->creator, want->creator);
     assert_int_equal(got->creator_serial, want->creator_serial);
     assert_int_equal(got->origin, want->origin);
+    assert_int_equal(got->native, want->native);
     assert_int_equal(got->flags, want->flags);
 }
 
@@ -97,8 +96,8 @@ static void test_put_get_remove_single(void **state)
     assert_payload(p, &in);
     assert_int_equal(p->serial, 1);
     assert_int_equal(g_r.count, 1);
-    assert_true(g_r.capacity >= 1);
-    assert_int_equal(g_r.capacity & (g_r.capacity - 1), 0);
+    assert_int_equal(g_r.capacity, 64);
+    assert_int_equal(sizeof(al_task_rec), 32);
     /* the input is not modified */
     assert_int_equal(in.serial, 0);
 
@@ -173,7 +172,7 @@ static void test_replace(void **state)
 
     /* replacing with serial 0: one record, new payload, fresh serial */
     al_task_rec a2 = mk(addr(100), 0, 77, AL_TASK_REPORTED);
-    a2.loop = addr(999);
+    a2.native = 999;
     al_task_rec *p = al_registry_put(&g_r, &a2);
     assert_non_null(p);
     assert_int_equal(g_r.count, 2);
@@ -256,10 +255,15 @@ static void test_growth_100k(void **state)
         assert_int_equal(g_r.count, i + 1);
         if (g_r.capacity != last_cap) {
             resizes++;
+            /* grows by half, not doubling */
+            if (last_cap != 0)
+                assert_int_equal(g_r.capacity, last_cap + last_cap / 2);
             last_cap = g_r.capacity;
-            assert_int_equal(last_cap & (last_cap - 1), 0);
         }
-        assert_true(g_r.count * 4 <= g_r.capacity * 3);
+        assert_true(g_r.count * 8 <= g_r.capacity * 7);
+        /* past the 64-slot minimum: at most 55 bytes of table per record */
+        if (g_r.count > 56)
+            assert_true(g_r.capacity * sizeof(al_task_rec) <= g_r.count * 55);
     }
     assert_true(resizes >= 10);
     for (uintptr_t i = 0; i < N; i++) {
@@ -311,11 +315,11 @@ static size_t home64(const void *key)
 /* Is the occupied slot p part of a run that crosses the end of the table? */
 static int in_wrapping_cluster(const al_registry *r, size_t p)
 {
-    size_t mask = r->capacity - 1, i;
-    for (i = p; r->slots[i].task != NULL; i = (i + 1) & mask)
-        if (i == mask)
+    size_t cap = r->capacity, i;
+    for (i = p; r->slots[i].task != NULL; i = (i + 1) % cap)
+        if (i == cap - 1)
             return 1;
-    for (i = p; r->slots[i].task != NULL; i = (i - 1) & mask)
+    for (i = p; r->slots[i].task != NULL; i = (i + cap - 1) % cap)
         if (i == 0)
             return 1;
     return 0;
@@ -369,6 +373,24 @@ static void check_all(const ref *m, uint64_t seed, long op)
                     fail_msg("seed %llu op %ld: hole at %zu between home %zu and slot %zu",
                              (unsigned long long)seed, op, i, m->home[k], at);
         }
+        /* Robin Hood order: along a run, each record is at most one slot
+         * further from its home than the record before it. */
+        for (size_t i = 0; i < 64; i++) {
+            size_t j = (i + 1) & 63, ki = m->n, kj = m->n;
+            if (g_r.slots[i].task == NULL || g_r.slots[j].task == NULL)
+                continue;
+            for (size_t k = 0; k < m->n; k++) {
+                if (m->keys[k] == g_r.slots[i].task)
+                    ki = k;
+                if (m->keys[k] == g_r.slots[j].task)
+                    kj = k;
+            }
+            assert_true(ki < m->n && kj < m->n);
+            size_t di = (i - m->home[ki]) & 63, dj = (j - m->home[kj]) & 63;
+            if (dj > di + 1)
+                fail_msg("seed %llu op %ld: slot %zu is %zu from home after a record %zu from home",
+                         (unsigned long long)seed, op, j, dj, di);
+        }
     }
 }
 
@@ -386,7 +408,7 @@ static long run_random(ref *m, uint64_t seed, long ops, long batch)
             if (m->present[k] && what == 0)
                 serial = m->rec[k].serial;      /* copy-modify-put */
             al_task_rec in = mk(m->keys[k], serial, (uint32_t)rnd(), (uint32_t)rnd() & 15);
-            in.loop = (const void *)(uintptr_t)(rnd() << 4);
+            in.native = (uint32_t)rnd();
             al_task_rec *p = al_registry_put(&g_r, &in);
             assert_non_null(p);
             if (serial == 0)
@@ -452,7 +474,7 @@ static void ref_free(ref *m)
     free(m->rec);
 }
 
-/* A pool of 48 keys at up to 75% load of a 64-slot table (it never grows),
+/* A pool of 48 keys at up to 75% load of a 64-slot table (it never resizes),
  * chosen so that most of them hash to the last and first slots: long clusters
  * wrap around the end of the table and most removals shift across it. */
 static void test_random_wraparound(void **state)
@@ -608,6 +630,30 @@ static void test_select_explicit_serials_sorted(void **state)
     free(out);
 }
 
+/* Large selections are radix-sorted: serials spread over all six bytes,
+ * with runs sharing their low bytes, come out in order and intact. */
+static void test_select_large_sorted(void **state)
+{
+    enum { N = 20000 };
+    size_t n;
+
+    g_rng = 99;
+    for (uintptr_t i = 0; i < N; i++) {
+        uint64_t serial = (i % 3 == 0) ? (rnd() & AL_SERIAL_MAX) | 1 : (i << 20) | 7;
+        al_task_rec in = mk(addr(i * 5 + 1), serial, (uint32_t)i, 0);
+        assert_non_null(al_registry_put(&g_r, &in));
+    }
+    al_task_rec *out = al_registry_select(&g_r, NULL, NULL, &n);
+    assert_non_null(out);
+    assert_int_equal(n, N);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(out[i - 1].serial <= out[i].serial);
+        assert_memory_equal(al_registry_get(&g_r, out[i].task), &out[i], sizeof out[i]);
+    }
+    free(out);
+}
+
 static void test_select_empty(void **state)
 {
     size_t n = 77;
@@ -656,6 +702,84 @@ static void test_free_init_reuse(void **state)
     /* teardown frees again */
 }
 
+/* A burst of live tasks does not keep its table: it shrinks, never below
+ * 64 slots nor under 3/8 full, and every record stays found. */
+static void test_shrink(void **state)
+{
+    enum { N = 50000 };
+    size_t peak, last_cap;
+
+    for (uintptr_t i = 0; i < N; i++) {
+        al_task_rec in = mk(addr(i * 3), 0, (uint32_t)i, 0);
+        assert_non_null(al_registry_put(&g_r, &in));
+    }
+    peak = last_cap = g_r.capacity;
+    for (uintptr_t i = 0; i < N; i++) {
+        assert_int_equal(al_registry_remove(&g_r, addr(i * 3)), 1);
+        if (g_r.capacity != last_cap) {
+            assert_true(g_r.capacity < last_cap);
+            last_cap = g_r.capacity;
+        }
+        assert_true(g_r.capacity == 64 || g_r.count * 8 >= g_r.capacity * 3);
+        if (i % 4999 == 0)
+            for (uintptr_t j = i + 1; j < N; j += 97)
+                assert_non_null(al_registry_get(&g_r, addr(j * 3)));
+    }
+    assert_true(peak > 50000);
+    assert_int_equal(g_r.capacity, 64);
+    assert_int_equal(g_r.count, 0);
+}
+
+static void test_find_serial(void **state)
+{
+    for (uintptr_t i = 0; i < 300; i++) {
+        al_task_rec in = mk(addr(i), 0, (uint32_t)i, 0);
+        assert_non_null(al_registry_put(&g_r, &in));
+    }
+    assert_int_equal(al_registry_remove(&g_r, addr(10)), 1);
+    assert_null(al_registry_find_serial(&g_r, 0));
+    assert_null(al_registry_find_serial(&g_r, 11));         /* removed */
+    assert_null(al_registry_find_serial(&g_r, 301));        /* never given */
+    al_task_rec *p = al_registry_find_serial(&g_r, 12);
+    assert_non_null(p);
+    assert_ptr_equal(p->task, addr(11));
+    assert_ptr_equal(p, al_registry_get(&g_r, addr(11)));
+}
+
+/* Serials are 48 bits wide and skip 0 when they wrap. */
+static void test_serial_wraps(void **state)
+{
+    g_r.next_serial = AL_SERIAL_MAX;
+    al_task_rec a = mk(addr(1), 0, 0, 0), b = mk(addr(2), 0, 0, 0);
+    assert_int_equal(al_registry_put(&g_r, &a)->serial, AL_SERIAL_MAX);
+    assert_int_equal(al_registry_put(&g_r, &b)->serial, 1);
+    al_task_rec *p = al_registry_get(&g_r, addr(1));
+    assert_int_equal(p->serial, AL_SERIAL_MAX);
+    p->flags |= AL_TASK_DYING;          /* a flag does not spill into the serial */
+    assert_int_equal(p->serial, AL_SERIAL_MAX);
+    assert_int_equal(p->flags, AL_TASK_DYING);
+}
+
+/* Objects laid out a Fibonacci number of 16-byte units apart (144 x 16
+ * bytes: what the allocator gave consecutive tasks) must not share home
+ * slots: with plain Fibonacci hashing they did, and a million live tasks
+ * made probe runs long enough to slow spawning several times over. */
+static void test_fibonacci_strides_spread(void **state)
+{
+    static const uintptr_t strides[] = { 89, 144, 233, 377, 610 };
+    for (size_t s = 0; s < sizeof strides / sizeof *strides; s++) {
+        int seen[64] = {0}, distinct = 0;
+        for (uintptr_t i = 0; i < 48; i++) {
+            size_t h = home64(addr(0x200000 + i * strides[s]));
+            distinct += !seen[h];
+            seen[h] = 1;
+        }
+        /* 48 random keys over 64 slots hit about 34 distinct slots */
+        if (distinct < 24)
+            fail_msg("stride %zu x 16 bytes: 48 keys on %d home slots", (size_t)strides[s], distinct);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,8 +795,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_growing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_explicit_serials_sorted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_large_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_init_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shrink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_find_serial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fibonacci_strides_spread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

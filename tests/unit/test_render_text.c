@@ -456,6 +456,44 @@ static void test_write_error(void **state)
     al_json_free(s);
 }
 
+/* A shared stack (al_json_ref: what the preload gives findings of one
+ * origin) is rendered once and copied afterwards: the text is the same as
+ * for separate copies, at another indent, under another pid, and for a new
+ * stack after the first one was freed by its owners. */
+static void test_shared_stack_sections(void **state)
+{
+    for (int round = 0; round < 3; round++) {
+        al_json *origin = stack(frame("/app/main.py", 10 + round, "main"),
+                                frame(ASYNCIO "tasks.py", 1, "create_task"),
+                                frame(ASYNCIO "base_events.py", 2, "run"),
+                                frame("/app/worker.py", 20, "spawn"), NULL);
+        for (long pid = 7; pid <= 8; pid++) {
+            for (int i = 0; i < 3; i++) {
+                al_json *a = al_json_object(), *entry = al_json_object();
+                al_json *tasks = al_json_array();
+                al_json_set_str(a, "kind", "pending_task");
+                al_json_set(a, "task", task("t", "c", NULL));
+                al_json_set(a, "origin", al_json_ref(origin));
+                al_json_set(entry, "task", task("u", "d", "pending"));
+                al_json_set(entry, "origin", al_json_ref(origin));
+                al_json_append(tasks, entry);
+                al_json_set(a, "tasks", tasks);
+                al_json *c = al_json_copy(a);        /* nothing shared in the copy */
+                char *shared = render(a, pid), *plain = render(c, pid);
+                assert_string_equal(shared, plain);
+                char want[64];
+                snprintf(want, sizeof want, "==%ld==     File \"/app/main.py\", line %d, in main", pid, 10 + round);
+                assert_non_null(strstr(shared, want));            /* indent 4 */
+                snprintf(want, sizeof want, "==%ld==       File \"/app/main.py\", line %d", pid, 10 + round);
+                assert_non_null(strstr(shared, want));            /* indent 6, in tasks */
+                free(shared);
+                free(plain);
+            }
+        }
+        al_json_free(origin);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_summary_dropped),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_shared_stack_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
