@@ -245,6 +245,14 @@ static const char *default_message(const char *kind, const char *when)
         return "was still pending at exit (its event loop was never closed)";
     if (strcmp(kind, "pending_task") == 0 && when && strcmp(when, "check") == 0)
         return "is still pending on its event loop (asyncleak.check)";
+    if (strcmp(kind, "unclosed_resource") == 0 && when) {
+        if (strcmp(when, "loop_close") == 0)
+            return "was never closed (still open when its event loop closed)";
+        if (strcmp(when, "gc") == 0)
+            return "was never closed (garbage-collected while open)";
+        if (strcmp(when, "exit") == 0)
+            return "was never closed (still open at exit)";
+    }
     for (size_t i = 0; i < sizeof default_messages / sizeof default_messages[0]; i++)
         if (strcmp(kind, default_messages[i].kind) == 0)
             return default_messages[i].message;

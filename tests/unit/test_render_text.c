@@ -114,7 +114,9 @@ static void test_default_messages(void **state)
         { "unretrieved_exception", "gc", "failed and its exception was never retrieved" },
         { "swallowed_cancel", "loop_close", "swallowed a cancellation and went on running" },
         { "shutdown_hang", "watchdog", "shutdown is stuck waiting for tasks" },
-        { "unclosed_resource", "exit", "was never closed" },
+        { "unclosed_resource", "exit", "was never closed (still open at exit)" },
+        { "unclosed_resource", "loop_close", "was never closed (still open when its event loop closed)" },
+        { "unclosed_resource", "gc", "was never closed (garbage-collected while open)" },
         { "closed_while_in_use", "close", "was closed while tasks still used it" },
         { "signal_exit", "signal", "the process was terminated by a signal while work was in flight" },
         { "brand_new_kind", "dump", "finding" },
@@ -140,7 +142,7 @@ static void test_resource_header(void **state)
     al_json_set(f, "origin", stack(frame("/abs/app.py", 12, "main"), NULL));
     al_json_set(f, "closed_at", stack(frame("/abs/app.py", 30, "stop"), NULL));
     expect(f, 9,
-        "==9== asyncleak: unclosed_resource: resource aiohttp.client.ClientSession was never closed\n"
+        "==9== asyncleak: unclosed_resource: resource aiohttp.client.ClientSession was never closed (still open at exit)\n"
         "==9==   Created at (most recent call last):\n"
         "==9==     File \"/abs/app.py\", line 12, in main\n"
         "==9==   Closed at (most recent call last):\n"
