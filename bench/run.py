@@ -171,13 +171,18 @@ class Workload:
     quick_args extra arguments under --quick; in_quick: run under --quick
     spread     print each column's spread ((max - min) / median) in a note:
                the rows wall-time noise hits hardest
+    twin_workload  a workload whose callgrind row measures the same cost
+               deterministically: a wall-time miss of this one while that
+               row passes is reported as likely noise (as for its own
+               callgrind row)
     """
 
     def __init__(self, name, label, argv, metrics, n=None, quick_n=None, per_task=False,
                  inner=1, max_reps=None, options=(), report_files=False,
                  callgrind=None, callgrind_n=10000, quick_callgrind=True,
                  callgrind_budget=None, skip=(), skip_note="", unit="task",
-                 requires=(), min_python=None, quick_args=(), in_quick=True, spread=False):
+                 requires=(), min_python=None, quick_args=(), in_quick=True, spread=False,
+                 twin_workload=None):
         self.name, self.label, self.argv_tmpl = name, label, list(argv)
         self.metrics = metrics
         self.n, self.quick_n, self.per_task = n, quick_n, per_task
@@ -188,6 +193,7 @@ class Workload:
         self.skip, self.skip_note = tuple(skip), skip_note
         self.unit, self.requires, self.min_python = unit, tuple(requires), min_python
         self.quick_args, self.in_quick, self.spread = list(quick_args), in_quick, spread
+        self.twin_workload = twin_workload
 
     def argv(self, n, quick=False):
         out = []
@@ -288,10 +294,17 @@ WORKLOADS = [
              callgrind_budget=PER_OP_BUDGET),
     Workload("aiohttp-wrk", "aiohttp under wrk: 2 tasks/req, 64 conns",
              ["aiohttp_wrk.py", "tasks=2", "conns=64", "duration=4", "warmup=1"], WRK_METRICS,
-             inner=2, requires=("aiohttp",), quick_args=["duration=2"], spread=True),
+             inner=2, requires=("aiohttp",), quick_args=["duration=2"], spread=True,
+             twin_workload="aiohttp-inproc"),
+    Workload("aiohttp-inproc-uvloop", "aiohttp, uvloop: {n} keep-alive GETs in-process, 2 tasks/req, 64 conns",
+             ["aiohttp_inproc.py", "n={n}", "tasks=2", "conns=64", "loop=uvloop"],
+             [per_task_us(PER_OP_BUDGET, "req")],
+             n=5000, quick_n=1000, per_task=True, unit="req", requires=("aiohttp", "uvloop"),
+             in_quick=False, callgrind="per_task", callgrind_n=1000, callgrind_budget=PER_OP_BUDGET),
     Workload("aiohttp-wrk-uvloop", "aiohttp under wrk, uvloop: 2 tasks/req, 64 conns",
              ["aiohttp_wrk.py", "tasks=2", "conns=64", "duration=4", "warmup=1", "loop=uvloop"],
-             WRK_METRICS, inner=2, requires=("aiohttp", "uvloop"), in_quick=False, spread=True),
+             WRK_METRICS, inner=2, requires=("aiohttp", "uvloop"), in_quick=False, spread=True,
+             twin_workload="aiohttp-inproc-uvloop"),
 ]
 
 
@@ -965,12 +978,16 @@ def main(argv=None):
             ok, text = verdict(row, cfg)
             if ok is not False:
                 continue
-            twins = [r for r in all_rows if r.wl is row.wl and r.interp is row.interp and not row.callgrind
-                     and (r.callgrind or (row.metric.twin and r.metric.key == row.metric.twin))]
+            twins = [r for r in all_rows if r.interp is row.interp and not row.callgrind
+                     and ((r.wl is row.wl and (r.callgrind or (row.metric.twin and r.metric.key == row.metric.twin)))
+                          or (r.callgrind and r.wl.name == row.wl.twin_workload))]
             soft = any(verdict(t, cfg)[0] is True for t in twins)
             hard += not soft
+            label = row_label(row, a.quick).strip()
+            if row.callgrind:
+                label = "%s: %s" % (row.wl.label.replace("{n}", fmt_n(workload_n(row.wl, a.quick))), label)
             misses.append("%s%s [%s] %s: %s %s%s"
-                          % (row.interp["version"] + " " if multi else "", row_label(row, a.quick).strip(),
+                          % (row.interp["version"] + " " if multi else "", label,
                              row.metric.unit, cfg.name, relative(row, cfg)[0], text,
                              " (wall time only: the instruction count or CPU time passes, likely noise)"
                              if soft else ""))
