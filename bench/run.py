@@ -710,6 +710,18 @@ def spread_text(cell, digits):
                              fmt_value(hi, digits))
 
 
+def paired_text(row, cfg):
+    """', paired 0.98x (0.87-1.16)': the ratio of each sample to the baseline
+    sample of the same repetition (run next to it, so slow drift in the
+    machine's load cancels), when both columns have every sample."""
+    base, mine = row.cells[BASELINE.name].samples, row.cells[cfg.name].samples
+    if cfg is BASELINE or len(base) < 4 or len(mine) != len(base) or not all(base):
+        return ""
+    ratios = [m / b for m, b in zip(mine, base)]
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return ", paired %.3fx (%.2f-%.2f)" % (statistics.median(ratios), q1, q3)
+
+
 def row_label(row, quick):
     if row.callgrind:
         return "  " + row.metric.label
@@ -954,10 +966,12 @@ def main(argv=None):
           "callgrind rows are exact instruction counts")
     for row in all_rows:
         if row.wl.spread and not row.callgrind:
-            print("note: spread of %s%s [%s], (max - min) / median (min-max): %s"
+            print("note: spread of %s%s [%s], (max - min) / median (min-max); paired: median and "
+                  "quartiles of the ratios to the baseline run of the same repetition: %s"
                   % (row.interp["version"] + " " if multi else "", row_label(row, a.quick).strip(),
                      row.metric.unit,
-                     ", ".join("%s %s" % (cfg.name, spread_text(row.cells[cfg.name], row.metric.digits))
+                     "; ".join("%s %s%s" % (cfg.name, spread_text(row.cells[cfg.name], row.metric.digits),
+                                            paired_text(row, cfg))
                                for cfg in CONFIGS if row.wl.runs_under(cfg))))
     for row in all_rows:
         for cfg in CONFIGS:
