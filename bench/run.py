@@ -10,7 +10,7 @@ instructions under `valgrind --tool=callgrind` (deterministic): per task, as
 the difference between a 2n-task and an n-task run, so start-up cancels out.
 
     /usr/bin/python3 bench/run.py                   # Debian's python3 (make bench)
-    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~1 min
+    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~4 min
     /usr/bin/python3 bench/run.py --all             # + every pyenv 3.8-3.13
     /usr/bin/python3 bench/run.py --python /path/to/python3 --json out.json --strict
 
@@ -265,26 +265,26 @@ WORKLOADS = [
              options=("max_findings={n}",), skip=NO_DEBUG),
     Workload("cancel-waitfor", "cancel: wait_for(sleep(1), 0) x{n}",
              ["cancel.py", "n={n}", "mode=wait_for"], [per_task_us(CANCEL_BUDGET, "op")],
-             n=100000, quick_n=20000, per_task=True, unit="op",
+             n=100000, quick_n=10000, per_task=True, unit="op",
              callgrind="per_task", callgrind_n=5000, callgrind_budget=CANCEL_BUDGET),
     Workload("cancel-timeout", "cancel: async with timeout(0): sleep(1) x{n}",
              ["cancel.py", "n={n}", "mode=timeout"], [per_task_us(CANCEL_BUDGET, "op")],
-             n=100000, quick_n=20000, per_task=True, unit="op", min_python=(3, 11),
+             n=100000, quick_n=10000, per_task=True, unit="op", min_python=(3, 11),
              callgrind="per_task", callgrind_n=5000, quick_callgrind=False,
              callgrind_budget=CANCEL_BUDGET),
     Workload("cancel-task", "cancel: create_task(sleep(1)), cancel(), await x{n}",
              ["cancel.py", "n={n}", "mode=task"], [per_task_us(CANCEL_BUDGET, "op")],
-             n=100000, quick_n=20000, per_task=True, unit="op",
+             n=100000, quick_n=10000, per_task=True, unit="op",
              callgrind="per_task", callgrind_n=5000, quick_callgrind=False,
              callgrind_budget=CANCEL_BUDGET),
     Workload("streams-1", "streams: open+echo+close x{n}, 1 at a time",
              ["streams.py", "n={n}", "conc=1"], [throughput("conn_per_s", "conn/s")],
-             n=5000, quick_n=1000, per_task=True, unit="conn", spread=True,
+             n=5000, quick_n=500, per_task=True, unit="conn", spread=True,
              callgrind="per_task", callgrind_n=1000, quick_callgrind=False,
              callgrind_budget=PER_OP_BUDGET),
     Workload("streams-64", "streams: open+echo+close x{n}, 64 at a time",
              ["streams.py", "n={n}", "conc=64"], [throughput("conn_per_s", "conn/s")],
-             n=5000, quick_n=1000, per_task=True, unit="conn", spread=True,
+             n=5000, quick_n=500, per_task=True, unit="conn", spread=True,
              callgrind="per_task", callgrind_n=1000, quick_callgrind=False,
              callgrind_budget=PER_OP_BUDGET),
     Workload("aiohttp-inproc", "aiohttp: {n} keep-alive GETs in-process, 2 tasks/req, 64 conns",
@@ -294,7 +294,7 @@ WORKLOADS = [
              callgrind_budget=PER_OP_BUDGET),
     Workload("aiohttp-wrk", "aiohttp under wrk: 2 tasks/req, 64 conns",
              ["aiohttp_wrk.py", "tasks=2", "conns=64", "duration=4", "warmup=1"], WRK_METRICS,
-             inner=2, requires=("aiohttp",), quick_args=["duration=2"], spread=True,
+             inner=2, requires=("aiohttp",), quick_args=["duration=1"], spread=True,
              twin_workload="aiohttp-inproc"),
     Workload("aiohttp-inproc-uvloop", "aiohttp, uvloop: {n} keep-alive GETs in-process, 2 tasks/req, 64 conns",
              ["aiohttp_inproc.py", "n={n}", "tasks=2", "conns=64", "loop=uvloop"],
