@@ -24,6 +24,7 @@ the walk being freed later, for instance).
     /usr/bin/python3 bench/profile.py                       # spawn-await, n=10000, Debian python3
     /usr/bin/python3 bench/profile.py --workload deep --python ~/.pyenv/versions/3.12.1/bin/python3
     /usr/bin/python3 bench/profile.py --keep /tmp/cg       # keep the callgrind files
+    /usr/bin/python3 bench/profile.py --workload streams-64 --n 500 --config native=1
 
 Stdlib only.
 """
@@ -120,6 +121,9 @@ def main(argv=None):
     ap.add_argument("--reuse", action="store_true",
                     help="with --keep: read the files already in DIR instead of running callgrind")
     ap.add_argument("--min", type=float, default=1.0, help="hide callees under this many instr/task")
+    ap.add_argument("--config", default="asyncleak",
+                    help="the preloaded configuration of run.py to profile (%s)"
+                    % ", ".join(c.name for c in run.CONFIGS if c.preload))
     ap.add_argument("--lib", metavar="PATH", default=run.LIB,
                     help="the preload to profile (default: build/libasyncleak.so)")
     a = ap.parse_args(argv)
@@ -127,7 +131,9 @@ def main(argv=None):
     wl = next((w for w in run.WORKLOADS if w.name == a.workload and w.callgrind == "per_task"), None)
     if wl is None:
         ap.error("unknown per-task workload %r" % a.workload)
-    al = next(c for c in run.CONFIGS if c.preload and not c.options)
+    al = next((c for c in run.CONFIGS if c.preload and c.name == a.config), None)
+    if al is None:
+        ap.error("unknown preloaded configuration %r" % a.config)
     base = run.BASELINE
     tmp = a.keep or tempfile.mkdtemp(prefix="asyncleak-profile.")
     os.makedirs(tmp, exist_ok=True)

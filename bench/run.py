@@ -10,7 +10,7 @@ instructions under `valgrind --tool=callgrind` (deterministic): per task, as
 the difference between a 2n-task and an n-task run, so start-up cancels out.
 
     /usr/bin/python3 bench/run.py                   # Debian's python3 (make bench)
-    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~1 min
+    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~4 min
     /usr/bin/python3 bench/run.py --all             # + every pyenv 3.8-3.13
     /usr/bin/python3 bench/run.py --python /path/to/python3 --json out.json --strict
 
@@ -88,15 +88,16 @@ BASELINE = CONFIGS[0]
 # ---- budgets -----------------------------------------------------------------
 
 class Budget:
-    """kind: 'ratio' (median <= limit x baseline), 'delta' (median - baseline
-    <= limit, in the row's unit) or 'abs' (median <= limit).  aim: a tighter
-    goal, reported but not failed."""
+    """kind: 'ratio' (median <= limit x baseline), 'min_ratio' (median >=
+    limit x baseline: throughput), 'delta' (median - baseline <= limit, in
+    the row's unit) or 'abs' (median <= limit).  aim: a tighter goal,
+    reported but not failed."""
 
     def __init__(self, kind, limit, aim=None):
         self.kind, self.limit, self.aim = kind, limit, aim
 
     def value(self, median, base):
-        if self.kind == "ratio":
+        if self.kind in ("ratio", "min_ratio"):
             return median / base if base else None
         if self.kind == "delta":
             return median - base if base is not None else None
@@ -105,6 +106,8 @@ class Budget:
     def text(self, x):
         if self.kind == "ratio":
             return "<=%.2fx" % x
+        if self.kind == "min_ratio":
+            return ">=%.2fx" % x
         if self.kind == "delta":
             return "<=+%g" % x
         return "<=%g" % x
@@ -114,15 +117,19 @@ class Budget:
         v = self.value(median, base)
         if v is None:
             return None, ""
-        ok = v <= self.limit
+        worse = (lambda x, lim: x < lim) if self.kind == "min_ratio" else (lambda x, lim: x > lim)
+        ok = not worse(v, self.limit)
         s = "%s %s" % ("PASS" if ok else "FAIL", self.text(self.limit))
-        if ok and self.aim is not None and v > self.aim:
+        if ok and self.aim is not None and worse(v, self.aim):
             s += " (aim %s missed)" % self.text(self.aim)
         return ok, s
 
 
 SPAWN_BUDGET = Budget("ratio", 1.10, aim=1.05)
 DEEP_BUDGET = Budget("ratio", 1.25)
+CANCEL_BUDGET = Budget("ratio", 1.10)            # as spawn: none in DESIGN section 9
+THROUGHPUT_BUDGET = Budget("min_ratio", 0.97)    # DESIGN 9: aiohttp >= 0.97 of baseline req/s
+PER_OP_BUDGET = Budget("ratio", 1.03)            # the same in cost per operation (1/0.97)
 STARTUP_BUDGET = Budget("delta", 2.0)            # ms
 REPORT_BUDGET = Budget("abs", 1.0)               # s
 
@@ -148,19 +155,34 @@ class Workload:
                a name ending in .py is looked up in bench/workloads/
     n, quick_n task count (None: the workload has none)
     per_task   the metrics are per task, so Config.scale may shrink n
-    inner      runs per configuration in each repetition (cheap workloads)
+    inner      runs per configuration in each repetition (cheap or short
+               workloads: more alternations, so a burst of load hits fewer)
     max_reps   cap on repetitions (slow, deterministic workloads)
     options    ASYNCLEAK_OPTIONS items for the preloaded configurations
     report_files  json_path and log_path go to a fresh temporary directory
     callgrind  None, 'per_task' ((I(2n) - I(n)) / n) or 'total' (one run)
     callgrind_n  n for the callgrind rows (2n is run too)
+    unit       what n counts ("task", "conn", "req", "op"): the callgrind
+               row's unit is instructions per unit
     skip       configuration names not run (with the reason in skip_note)
+    requires   modules the interpreter must import, min_python a (major,
+               minor) it must be at least: otherwise the workload's rows are
+               left out for that interpreter, with a note
+    quick_args extra arguments under --quick; in_quick: run under --quick
+    spread     print each column's spread ((max - min) / median) in a note:
+               the rows wall-time noise hits hardest
+    twin_workload  a workload whose callgrind row measures the same cost
+               deterministically: a wall-time miss of this one while that
+               row passes is reported as likely noise (as for its own
+               callgrind row)
     """
 
     def __init__(self, name, label, argv, metrics, n=None, quick_n=None, per_task=False,
                  inner=1, max_reps=None, options=(), report_files=False,
                  callgrind=None, callgrind_n=10000, quick_callgrind=True,
-                 callgrind_budget=None, skip=(), skip_note=""):
+                 callgrind_budget=None, skip=(), skip_note="", unit="task",
+                 requires=(), min_python=None, quick_args=(), in_quick=True, spread=False,
+                 twin_workload=None):
         self.name, self.label, self.argv_tmpl = name, label, list(argv)
         self.metrics = metrics
         self.n, self.quick_n, self.per_task = n, quick_n, per_task
@@ -169,10 +191,13 @@ class Workload:
         self.callgrind, self.callgrind_n = callgrind, callgrind_n
         self.quick_callgrind, self.callgrind_budget = quick_callgrind, callgrind_budget
         self.skip, self.skip_note = tuple(skip), skip_note
+        self.unit, self.requires, self.min_python = unit, tuple(requires), min_python
+        self.quick_args, self.in_quick, self.spread = list(quick_args), in_quick, spread
+        self.twin_workload = twin_workload
 
-    def argv(self, n):
+    def argv(self, n, quick=False):
         out = []
-        for a in self.argv_tmpl:
+        for a in self.argv_tmpl + (self.quick_args if quick else []):
             a = a.replace("{n}", str(n))
             if a.endswith(".py") and os.sep not in a:
                 a = os.path.join(WORKLOADS_DIR, a)
@@ -183,8 +208,12 @@ class Workload:
         return cfg.name not in self.skip and self.name not in cfg.skip
 
 
-def per_task_us(budget=None):
-    return Metric("per_task_us", "us/task", "us/task", "ratio", budget)
+def per_task_us(budget=None, unit="task"):
+    return Metric("per_task_us", "us/" + unit, "us/" + unit, "ratio", budget)
+
+
+def throughput(key, unit):
+    return Metric(key, unit, unit, "ratio", THROUGHPUT_BUDGET, 0)
 
 
 NO_DEBUG = ("debug",)
@@ -192,6 +221,10 @@ STARTUP_METRICS = [Metric("wall_ms", "wall", "ms", "delta", STARTUP_BUDGET, 1, t
                    Metric("cpu_ms", "CPU user+sys", "ms", "delta", STARTUP_BUDGET, 1)]
 REPORT_METRICS = [Metric("seconds", "wall", "s", "delta", REPORT_BUDGET, 3, twin="cpu_seconds"),
                   Metric("cpu_seconds", "CPU", "s", "delta", REPORT_BUDGET, 3)]
+
+WRK_METRICS = [throughput("req_per_s", "req/s")] + [
+    Metric("server_cpu_us_per_req", "server CPU/req", "us/req", "ratio", PER_OP_BUDGET, 1)]
+WRK_METRICS[0].twin = "server_cpu_us_per_req"
 
 WORKLOADS = [
     Workload("spawn-await", "spawn: await create_task(noop()) x{n}",
@@ -230,8 +263,48 @@ WORKLOADS = [
              ["report_close.py", "n={n}"],
              REPORT_METRICS, n=100000, quick_n=20000, max_reps=3, report_files=True,
              options=("max_findings={n}",), skip=NO_DEBUG),
-    # Later: aiohttp under wrk (req/s, Budget("ratio"...) on baseline/median),
-    # cancel-heavy (timeouts firing): a script in bench/workloads/ + an entry here.
+    Workload("cancel-waitfor", "cancel: wait_for(sleep(1), 0) x{n}",
+             ["cancel.py", "n={n}", "mode=wait_for"], [per_task_us(CANCEL_BUDGET, "op")],
+             n=100000, quick_n=10000, per_task=True, unit="op",
+             callgrind="per_task", callgrind_n=5000, callgrind_budget=CANCEL_BUDGET),
+    Workload("cancel-timeout", "cancel: async with timeout(0): sleep(1) x{n}",
+             ["cancel.py", "n={n}", "mode=timeout"], [per_task_us(CANCEL_BUDGET, "op")],
+             n=100000, quick_n=10000, per_task=True, unit="op", min_python=(3, 11),
+             callgrind="per_task", callgrind_n=5000, quick_callgrind=False,
+             callgrind_budget=CANCEL_BUDGET),
+    Workload("cancel-task", "cancel: create_task(sleep(1)), cancel(), await x{n}",
+             ["cancel.py", "n={n}", "mode=task"], [per_task_us(CANCEL_BUDGET, "op")],
+             n=100000, quick_n=10000, per_task=True, unit="op",
+             callgrind="per_task", callgrind_n=5000, quick_callgrind=False,
+             callgrind_budget=CANCEL_BUDGET),
+    Workload("streams-1", "streams: open+echo+close x{n}, 1 at a time",
+             ["streams.py", "n={n}", "conc=1"], [throughput("conn_per_s", "conn/s")],
+             n=5000, quick_n=500, per_task=True, unit="conn", spread=True,
+             callgrind="per_task", callgrind_n=1000, quick_callgrind=False,
+             callgrind_budget=PER_OP_BUDGET),
+    Workload("streams-64", "streams: open+echo+close x{n}, 64 at a time",
+             ["streams.py", "n={n}", "conc=64"], [throughput("conn_per_s", "conn/s")],
+             n=5000, quick_n=500, per_task=True, unit="conn", spread=True,
+             callgrind="per_task", callgrind_n=1000, quick_callgrind=False,
+             callgrind_budget=PER_OP_BUDGET),
+    Workload("aiohttp-inproc", "aiohttp: {n} keep-alive GETs in-process, 2 tasks/req, 64 conns",
+             ["aiohttp_inproc.py", "n={n}", "tasks=2", "conns=64"], [per_task_us(PER_OP_BUDGET, "req")],
+             n=5000, quick_n=1000, per_task=True, unit="req", requires=("aiohttp",),
+             callgrind="per_task", callgrind_n=1000, quick_callgrind=False,
+             callgrind_budget=PER_OP_BUDGET),
+    Workload("aiohttp-wrk", "aiohttp under wrk: 2 tasks/req, 64 conns",
+             ["aiohttp_wrk.py", "tasks=2", "conns=64", "duration=4", "warmup=1"], WRK_METRICS,
+             inner=2, requires=("aiohttp",), quick_args=["duration=1"], spread=True,
+             twin_workload="aiohttp-inproc"),
+    Workload("aiohttp-inproc-uvloop", "aiohttp, uvloop: {n} keep-alive GETs in-process, 2 tasks/req, 64 conns",
+             ["aiohttp_inproc.py", "n={n}", "tasks=2", "conns=64", "loop=uvloop"],
+             [per_task_us(PER_OP_BUDGET, "req")],
+             n=5000, quick_n=1000, per_task=True, unit="req", requires=("aiohttp", "uvloop"),
+             in_quick=False, callgrind="per_task", callgrind_n=1000, callgrind_budget=PER_OP_BUDGET),
+    Workload("aiohttp-wrk-uvloop", "aiohttp under wrk, uvloop: 2 tasks/req, 64 conns",
+             ["aiohttp_wrk.py", "tasks=2", "conns=64", "duration=4", "warmup=1", "loop=uvloop"],
+             WRK_METRICS, inner=2, requires=("aiohttp", "uvloop"), in_quick=False, spread=True,
+             twin_workload="aiohttp-inproc-uvloop"),
 ]
 
 
@@ -296,7 +369,7 @@ def tail(text, lines=5):
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def run_once(python, wl, cfg, n, tmp):
+def run_once(python, wl, cfg, n, tmp, quick=False):
     """One process; returns the workload's JSON plus wall_ms (and the report's
     finding count when report_files)."""
     files_dir = tempfile.mkdtemp(prefix="rep.", dir=tmp) if (wl.report_files and cfg.preload) else None
@@ -304,7 +377,7 @@ def run_once(python, wl, cfg, n, tmp):
         env = make_env(cfg, wl, n, files_dir)
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        p = subprocess.run([python] + wl.argv(n), env=env, cwd=tmp, stdin=subprocess.DEVNULL,
+        p = subprocess.run([python] + wl.argv(n, quick), env=env, cwd=tmp, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
         wall = time.perf_counter() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -368,6 +441,28 @@ def pyenv_pythons():
         else:
             log("run.py: no pyenv 3.%d under %s/versions" % (minor, root))
     return found
+
+
+def missing_for(python, version, wl, cache):
+    """Why wl cannot run on this interpreter ('' when it can): a module of
+    wl.requires that does not import, or a version below wl.min_python.
+    cache: {(python, module): importable} across workloads."""
+    if wl.min_python is not None:
+        v = tuple(int(x) for x in re.findall(r"\d+", version)[:2])
+        if v < tuple(wl.min_python):
+            return "needs Python %d.%d+" % tuple(wl.min_python)
+    for mod in wl.requires:
+        key = (python, mod)
+        if key not in cache:
+            try:
+                cache[key] = subprocess.run([python, "-c", "import " + mod], env=base_env(),
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            timeout=120).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                cache[key] = False
+        if not cache[key]:
+            return "no module %s" % mod
+    return ""
 
 
 def python_version(python):
@@ -457,7 +552,7 @@ def measure_wall(interp, workloads, reps, quick, tmp):
                     for row in rows[wl.name]:
                         row.cells[cfg.name].n = cn
                     try:
-                        res = run_once(python, wl, cfg, cn, tmp)
+                        res = run_once(python, wl, cfg, cn, tmp, quick)
                     except RunError as e:
                         for row in rows[wl.name]:
                             row.cells[cfg.name].errors.append(str(e))
@@ -506,8 +601,9 @@ def callgrind_jobs(interp, workloads, quick):
             continue
         if wl.callgrind == "per_task":
             n = callgrind_n(wl, quick)
-            metric = Metric("instr_per_task", "instructions/task (callgrind, %s minus %s tasks)"
-                            % (fmt_n(2 * n), fmt_n(n)), "instr/task", "ratio", digits=0)
+            metric = Metric("instr_per_task", "instructions/%s (callgrind, %s minus %s %ss)"
+                            % (wl.unit, fmt_n(2 * n), fmt_n(n), wl.unit), "instr/" + wl.unit,
+                            "ratio", digits=0)
         else:
             metric = Metric("instr", "instructions (callgrind)", "Minstr", "delta", digits=1)
         row = Row(interp, wl, metric, callgrind=True)
@@ -586,7 +682,10 @@ def relative(row, cfg):
         if not base:
             return "", None
         r = med / base
-        return "%.2fx" % r, r
+        b = row.budget()
+        # A budget within 5% of 1x needs the third digit (0.967x is not 0.97x).
+        fine = b is not None and b.kind in ("ratio", "min_ratio") and abs(b.limit - 1) <= 0.05
+        return ("%.3fx" if fine else "%.2fx") % r, r
     d = med - base
     unit = row.metric.unit.split("/")[0]
     return "%+.*f %s" % (row.metric.digits, d, unit), d
@@ -603,12 +702,33 @@ def verdict(row, cfg):
     return b.check(med, base)
 
 
+def spread_text(cell, digits):
+    if len(cell.samples) < 2 or not cell.median():
+        return "-"
+    lo, hi = min(cell.samples), max(cell.samples)
+    return "%d%% (%s-%s)" % (round((hi - lo) / cell.median() * 100), fmt_value(lo, digits),
+                             fmt_value(hi, digits))
+
+
+def paired_text(row, cfg):
+    """', paired 0.98x (0.87-1.16)': the ratio of each sample to the baseline
+    sample of the same repetition (run next to it, so slow drift in the
+    machine's load cancels), when both columns have every sample."""
+    base, mine = row.cells[BASELINE.name].samples, row.cells[cfg.name].samples
+    if cfg is BASELINE or len(base) < 4 or len(mine) != len(base) or not all(base):
+        return ""
+    ratios = [m / b for m, b in zip(mine, base)]
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return ", paired %.3fx (%.2f-%.2f)" % (statistics.median(ratios), q1, q3)
+
+
 def row_label(row, quick):
     if row.callgrind:
         return "  " + row.metric.label
     n = workload_n(row.wl, quick)
     label = row.wl.label.replace("{n}", fmt_n(n))
-    if len(row.wl.metrics) > 1 or row.metric.key not in ("per_task_us", "wall_ms", "seconds"):
+    if len(row.wl.metrics) > 1 or row.metric.key not in ("per_task_us", "wall_ms", "seconds",
+                                                         "conn_per_s", "req_per_s"):
         label += ": " + row.metric.label
     return label
 
@@ -757,6 +877,8 @@ def main(argv=None):
             log("run.py: unknown workload(s): %s" % ", ".join(unknown))
             return 2
         workloads = [w for w in WORKLOADS if w.name in names]
+    elif a.quick:
+        workloads = [w for w in WORKLOADS if w.in_quick]
     if not os.path.exists(LIB):
         log("run.py: %s is missing: run make first" % LIB)
         return 2
@@ -776,6 +898,7 @@ def main(argv=None):
     t_start = time.time()
     tmp = tempfile.mkdtemp(prefix="asyncleak-bench.")
     all_rows, cg_plan, interps = [], [], []
+    import_cache = {}
     try:
         info["lib"]["sha256"] = snapshot_lib(tmp)
         for python in pythons:
@@ -792,11 +915,18 @@ def main(argv=None):
             interps.append(interp)
             log("%s (%s): %d repetitions, asyncleak %s" % (version, python, reps,
                                                             "active" if interp["active"] else "INACTIVE"))
-            rows = measure_wall(interp, workloads, reps, a.quick, tmp)
-            cg_rows, cg_jobs = callgrind_jobs(interp, workloads, a.quick) if use_callgrind else ([], [])
+            runnable = []
+            for wl in workloads:
+                why = missing_for(python, version, wl, import_cache)
+                if why:
+                    notes.append("%s (%s): %s left out: %s" % (version, python, wl.name, why))
+                else:
+                    runnable.append(wl)
+            rows = measure_wall(interp, runnable, reps, a.quick, tmp)
+            cg_rows, cg_jobs = callgrind_jobs(interp, runnable, a.quick) if use_callgrind else ([], [])
             cg_plan.append((interp, cg_rows, cg_jobs))
             # Each callgrind row goes right after its workload's wall rows.
-            for wl in workloads:
+            for wl in runnable:
                 all_rows += [r for r in rows if r.wl is wl] + [r for r in cg_rows if r.wl is wl]
         if use_callgrind:
             measure_callgrind(cg_plan, tmp, max(1, a.jobs))
@@ -835,6 +965,15 @@ def main(argv=None):
     print("note: wall rows are medians of alternating runs (noisy on a shared machine); "
           "callgrind rows are exact instruction counts")
     for row in all_rows:
+        if row.wl.spread and not row.callgrind:
+            print("note: spread of %s%s [%s], (max - min) / median (min-max); paired: median and "
+                  "quartiles of the ratios to the baseline run of the same repetition: %s"
+                  % (row.interp["version"] + " " if multi else "", row_label(row, a.quick).strip(),
+                     row.metric.unit,
+                     "; ".join("%s %s%s" % (cfg.name, spread_text(row.cells[cfg.name], row.metric.digits),
+                                            paired_text(row, cfg))
+                               for cfg in CONFIGS if row.wl.runs_under(cfg))))
+    for row in all_rows:
         for cfg in CONFIGS:
             cell = row.cells[cfg.name]
             rep = cell.extra.get("report")
@@ -853,12 +992,16 @@ def main(argv=None):
             ok, text = verdict(row, cfg)
             if ok is not False:
                 continue
-            twins = [r for r in all_rows if r.wl is row.wl and r.interp is row.interp and not row.callgrind
-                     and (r.callgrind or (row.metric.twin and r.metric.key == row.metric.twin))]
+            twins = [r for r in all_rows if r.interp is row.interp and not row.callgrind
+                     and ((r.wl is row.wl and (r.callgrind or (row.metric.twin and r.metric.key == row.metric.twin)))
+                          or (r.callgrind and r.wl.name == row.wl.twin_workload))]
             soft = any(verdict(t, cfg)[0] is True for t in twins)
             hard += not soft
+            label = row_label(row, a.quick).strip()
+            if row.callgrind:
+                label = "%s: %s" % (row.wl.label.replace("{n}", fmt_n(workload_n(row.wl, a.quick))), label)
             misses.append("%s%s [%s] %s: %s %s%s"
-                          % (row.interp["version"] + " " if multi else "", row_label(row, a.quick).strip(),
+                          % (row.interp["version"] + " " if multi else "", label,
                              row.metric.unit, cfg.name, relative(row, cfg)[0], text,
                              " (wall time only: the instruction count or CPU time passes, likely noise)"
                              if soft else ""))
