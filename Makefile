@@ -79,7 +79,7 @@ unit: $(UNIT_BIN)
 
 integration: all
 	@scripts/deps.sh test
-	cd tests/integration && $(PYTEST_PY) -m pytest -q -n 2 -p no:cacheprovider .
+	cd tests/integration && $(PYTEST_PY) -m pytest -q -n 2 -p no:cacheprovider --durations=20 .
 
 # CPython's own test_asyncio, without and with the preload: the same counts of
 # tests run, failed and skipped, or the target fails (tests/transparency/).
