@@ -98,7 +98,7 @@ static void integer(out_t *o, int64_t v)
 
 /* Length of the valid UTF-8 sequence at s[0..n) (1-4), or 0 when invalid
  * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t al_utf8_len(const unsigned char *s, size_t n)
 {
     size_t len, i;
     uint32_t cp;
@@ -148,7 +148,7 @@ static void safe(out_t *o, const char *s, size_t n)
             i++;
             continue;
         }
-        size_t len = utf8_len((const unsigned char *)s + i, n - i);
+        size_t len = al_utf8_len((const unsigned char *)s + i, n - i);
         if (len == 0 || c < 0x20 || c == 0x7f) {
             raw(o, s + start, i - start);
             fmt(o, "\\x%02x", c);

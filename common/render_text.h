@@ -51,4 +51,8 @@ void al_render_set_native_text(int mode);
  * subpackage (.../dist-packages/redis/asyncio/client.py) and for NULL. */
 int al_frame_is_asyncio_internal(const char *file);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (1-4; n >= 1), or 0 when
+ * invalid (overlong forms, surrogates, code points past U+10FFFF). */
+size_t al_utf8_len(const unsigned char *s, size_t n);
+
 #endif

@@ -65,39 +65,6 @@ void al_cmd_html_help(FILE *out)
 
 /* ---- escaping ----------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2;
-        cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3;
-        cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* Writes s[0..n) as HTML text (also safe inside a quoted attribute). */
 static void esc_n(FILE *out, const char *s, size_t n)
 {
@@ -120,7 +87,7 @@ static void esc_n(FILE *out, const char *s, size_t n)
             i++;
             continue;
         }
-        len = utf8_len(p + i, n - i);
+        len = al_utf8_len(p + i, n - i);
         if (len == 0) {
             fputs("\xef\xbf\xbd", out);      /* U+FFFD */
             i++;

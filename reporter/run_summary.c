@@ -1,5 +1,6 @@
 /* run_summary.c - the process-tree summary of `asyncleak run` (see run_summary.h). */
 #include "run_summary.h"
+#include "render_text.h"
 #include "reports.h"
 
 #include <errno.h>
@@ -39,35 +40,6 @@ static void free_kinds(al_kind_count *list, size_t len)
     free(list);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (1-4), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        len = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        len = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* Appends s[0..n) to out (room for cap bytes plus the NUL), escaping
  * control characters and invalid UTF-8; stops (returns 1) when the next
  * piece would not fit.  *used is the length so far. */
@@ -77,7 +49,7 @@ static int append_safe(char *out, size_t cap, size_t *used, const char *s, size_
 
     while (i < n) {
         const unsigned char *p = (const unsigned char *)s + i;
-        size_t len = utf8_len(p, n - i);
+        size_t len = al_utf8_len(p, n - i);
 
         if (len == 0 || p[0] < 0x20 || p[0] == 0x7f) {
             if (*used + 4 > cap)
