@@ -553,10 +553,9 @@ static void write_string(writer *w, const char *bytes, size_t len)
     put(w, "\"", 1);
 }
 
-static void write_int(writer *w, int64_t v)
+char *al_int_decimal(int64_t v, char *end)
 {
-    char buf[24];
-    char *p = buf + sizeof buf;
+    char *p = end;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do {
         *--p = (char)('0' + u % 10);
@@ -564,6 +563,13 @@ static void write_int(writer *w, int64_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
+    return p;
+}
+
+static void write_int(writer *w, int64_t v)
+{
+    char buf[AL_INT_DECIMAL_MAX];
+    char *p = al_int_decimal(v, buf + sizeof buf);
     put(w, p, (size_t)(buf + sizeof buf - p));
 }
 

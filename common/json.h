@@ -90,4 +90,9 @@ int al_json_write(const al_json *v, FILE *out, int indent);
 /* Same into a malloc'd NUL-terminated buffer (caller frees); NULL on OOM. */
 char *al_json_dumps(const al_json *v, int indent);
 
+/* Writes v in decimal just before end, without a terminating NUL, and
+ * returns where it starts; end needs AL_INT_DECIMAL_MAX bytes before it. */
+#define AL_INT_DECIMAL_MAX 24
+char *al_int_decimal(int64_t v, char *end);
+
 #endif

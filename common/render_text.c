@@ -84,15 +84,8 @@ static void fmt(out_t *o, const char *format, ...)
 
 static void integer(out_t *o, int64_t v)
 {
-    char buf[24];
-    char *p = buf + sizeof buf;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
+    char buf[AL_INT_DECIMAL_MAX];
+    char *p = al_int_decimal(v, buf + sizeof buf);
     raw(o, p, (size_t)(buf + sizeof buf - p));
 }
 
