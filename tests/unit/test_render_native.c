@@ -11,21 +11,13 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_fixtures.h"
 #include "render_text.h"
 
 #define ASYNCIO "/usr/lib/python3.11/asyncio/"
 #define EXT "/ext/alnative.cpython-311-x86_64-linux-gnu.so"
 #define LOOP_SO "/usr/lib/python3/dist-packages/uvloop/loop.cpython-311-x86_64-linux-gnu.so"
 #define ASYNCIO_SO "/usr/lib/python3.11/lib-dynload/_asyncio.cpython-311-x86_64-linux-gnu.so"
-
-static al_json *py(const char *file, int line, const char *function)
-{
-    al_json *f = al_json_object();
-    al_json_set_str(f, "file", file);
-    al_json_set_int(f, "line", line);
-    al_json_set_str(f, "function", function);
-    return f;
-}
 
 /* A native frame; symbol, object and file may be NULL (line then unused). */
 static al_json *nat(const char *ip, const char *symbol, const char *object, const char *file, int line)
@@ -101,14 +93,14 @@ static char *render(al_json *f, int mode)
 static al_json *ext_finding(void)
 {
     return finding(
-        list(py("/app/prog.py", 19, "<module>"), py(ASYNCIO "base_events.py", 640, "run_until_complete"),
-             py("/app/prog.py", 13, "main"), NULL),
+        list(frame("/app/prog.py", 19, "<module>"), frame(ASYNCIO "base_events.py", 640, "run_until_complete"),
+             frame("/app/prog.py", 13, "main"), NULL),
         list(nat("0x401000", "_start", "/usr/bin/python3.11", NULL, 0),
              nat("0x402000", "_PyEval_EvalFrameDefault", "/usr/bin/python3.11", NULL, 0),
              nat("0x7f0001", "spawn_from_c", EXT, "/src/alnative.c", 20), NULL),
-        list(py("/app/prog.py", 19, "<module>"), py(ASYNCIO "base_events.py", 640, "run_until_complete"),
+        list(frame("/app/prog.py", 19, "<module>"), frame(ASYNCIO "base_events.py", 640, "run_until_complete"),
              nat("0x7f1001", "task_step", ASYNCIO_SO, "./Modules/_asynciomodule.c", 3127),
-             py("/app/prog.py", 13, "main"),
+             frame("/app/prog.py", 13, "main"),
              nat("0x7f0001", "spawn_from_c", EXT, "/src/alnative.c", 20), NULL));
 }
 
@@ -164,7 +156,7 @@ static void test_off_shows_python_frames_only(void **state)
 /* Without "hybrid" (an older report), hybrid mode shows the separate lists. */
 static void test_hybrid_mode_without_hybrid_list(void **state)
 {
-    char *s = render(finding(list(py("/app/prog.py", 13, "main"), NULL),
+    char *s = render(finding(list(frame("/app/prog.py", 13, "main"), NULL),
                              list(nat("0x7f0001", "spawn_from_c", EXT, NULL, 0), NULL), NULL),
                      AL_NATIVE_TEXT_HYBRID);
     assert_string_equal(s,
@@ -176,7 +168,7 @@ static void test_hybrid_mode_without_hybrid_list(void **state)
         TAIL);
     free(s);
     /* an empty hybrid list too */
-    s = render(finding(list(py("/app/prog.py", 13, "main"), NULL),
+    s = render(finding(list(frame("/app/prog.py", 13, "main"), NULL),
                        list(nat("0x7f0001", "spawn_from_c", EXT, NULL, 0), NULL), al_json_array()),
                AL_NATIVE_TEXT_HYBRID);
     assert_non_null(strstr(s, "Native (most recent call last):"));
@@ -191,16 +183,16 @@ static void test_hybrid_details(void **state)
     al_json *h = list(
         nat("0x10", "main", "/opt/app/embed", "/src/embed.c", 40),
         nat("0x20", "_PyEval_EvalFrameDefault", "/usr/lib/libpython3.12.so.1.0", NULL, 0),
-        py("/app/prog.py", 16, "<module>"),
+        frame("/app/prog.py", 16, "<module>"),
         nat("0x30", NULL, LOOP_SO, NULL, 0),
         nat("0x31", NULL, LOOP_SO, NULL, 0),
         nat("0x32", NULL, LOOP_SO, NULL, 0),
         nat("0x40", "uv_run", "/lib/x86_64-linux-gnu/libuv.so.1", NULL, 0),
         nat("0x41", NULL, "/lib/x86_64-linux-gnu/libuv.so.1", NULL, 0),
         nat("0x50", NULL, NULL, NULL, 0),
-        py("/app/prog.py", 11, "main"),
+        frame("/app/prog.py", 11, "main"),
         nat("0x60", NULL, ASYNCIO_SO, NULL, 0), NULL);
-    char *s = render(finding(list(py("/app/prog.py", 11, "main"), NULL), NULL, h), AL_NATIVE_TEXT_HYBRID);
+    char *s = render(finding(list(frame("/app/prog.py", 11, "main"), NULL), NULL, h), AL_NATIVE_TEXT_HYBRID);
     assert_string_equal(s,
         HEAD
         "==9==   Created at (most recent call last):\n"
@@ -219,8 +211,8 @@ static void test_hybrid_details(void **state)
 /* Truncation notes; control characters in native fields are escaped. */
 static void test_hybrid_truncated_and_escaped(void **state)
 {
-    al_json *f = finding(list(py("/app/prog.py", 13, "main"), NULL), NULL,
-                         list(py("/app/prog.py", 13, "main"),
+    al_json *f = finding(list(frame("/app/prog.py", 13, "main"), NULL), NULL,
+                         list(frame("/app/prog.py", 13, "main"),
                               nat("0x7f0001", "evil\x1b[2J", "/x/\x07.so", "/src/a\nb.c", 3), NULL));
     al_json *origin = (al_json *)al_json_get(f, "origin");
     al_json_set(origin, "truncated", al_json_bool(1));
