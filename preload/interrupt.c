@@ -168,14 +168,12 @@ static al_json *interrupted_json(void)
 
 /* A runner other than asyncio.run() (aiohttp's web.run_app) names itself in
  * the message of the tasks it cancels, interrupted or not. */
-static void annotate_runner(al_json *finding)
+static void annotate_runner(al_json *finding, const char *kind)
 {
     char buf[160];
 
-    if (g_runner == NULL || strcmp(g_runner, "asyncio.run()") == 0
-        || al_json_get(finding, "message") != NULL
-        || strcmp(al_json_get_str(finding, "kind") ? al_json_get_str(finding, "kind") : "",
-                  "orphaned_task") != 0)
+    if (g_runner == NULL || strcmp(g_runner, "asyncio.run()") == 0 || kind == NULL
+        || strcmp(kind, "orphaned_task") != 0 || al_json_get(finding, "message") != NULL)
         return;
     snprintf(buf, sizeof buf, "was still running when %s shut down; it cancelled the task", g_runner);
     al_json_set_str(finding, "message", buf);
@@ -192,7 +190,7 @@ static void annotate(al_json *finding, void *ctx)
     char buf[160];
 
     if (task == NULL || kind == NULL || when == NULL || id <= 0 || (uint64_t)id >= g_report_serial) {
-        annotate_runner(finding);
+        annotate_runner(finding, kind);
         return;
     }
     al_json_set(finding, "interrupted", interrupted_json());
