@@ -87,23 +87,19 @@ static PyObject *getset(PyObject *descr, const void *task)
  * cancellation into another outcome (see the top of this file). */
 static int from_converting_machinery(uint32_t stack)
 {
-    al_json *st = al_stack_resolve(stack, 0);
-    al_json *frames = al_json_get(st, "frames");
-    al_json *last = al_json_at(frames, al_json_len(frames) ? al_json_len(frames) - 1 : 0);
+    const al_json *last = al_stack_innermost(stack);
     const char *file = al_json_get_str(last, "file");
     const char *func = al_json_get_str(last, "function");
     size_t n = file ? strlen(file) : 0;
-    int r = 0;
 
 #define ENDS(s) (n >= sizeof(s) - 1 && strcmp(file + n - (sizeof(s) - 1), s) == 0)
-    if (file != NULL)
-        r = strstr(file, "/async_timeout/") != NULL || strstr(file, "/anyio/") != NULL
-            || ENDS("/asyncio/timeouts.py")
-            /* TaskGroup._abort cancels the children: those are real requests. */
-            || (ENDS("/asyncio/taskgroups.py") && !(func && strstr(func, "_abort")));
+    if (file == NULL)
+        return 0;
+    return strstr(file, "/async_timeout/") != NULL || strstr(file, "/anyio/") != NULL
+        || ENDS("/asyncio/timeouts.py")
+        /* TaskGroup._abort cancels the children: those are real requests. */
+        || (ENDS("/asyncio/taskgroups.py") && !(func && strstr(func, "_abort")));
 #undef ENDS
-    al_json_free(st);
-    return r;
 }
 
 /* before -> after of one cancel() call; a stack because cancel() nests (a
@@ -235,19 +231,15 @@ al_json *al_cancel_json(const void *task)
      * itself asked (the runner, wait_for, a TaskGroup), "via" names it. */
     al_json_set(c, "origin", al_stack_resolve(ci->origin, 1));
     {
-        al_json *full = al_stack_resolve(ci->origin, 0);
-        al_json *frames = al_json_get(full, "frames");
-        size_t n = al_json_len(frames);
-        const al_json *last = n ? al_json_at(frames, n - 1) : NULL;
+        const al_json *last = al_stack_innermost(ci->origin);
         const char *file = al_json_get_str(last, "file");
         if (file != NULL && al_frame_is_asyncio_internal(file)) {
             const char *slash = strrchr(file, '/');
+            const char *func = al_json_get_str(last, "function");
             char via[256];
-            snprintf(via, sizeof via, "asyncio/%s:%s", slash ? slash + 1 : file,
-                     al_json_get_str(last, "function") ? al_json_get_str(last, "function") : "?");
+            snprintf(via, sizeof via, "asyncio/%s:%s", slash ? slash + 1 : file, func ? func : "?");
             al_json_set_str(c, "via", via);
         }
-        al_json_free(full);
     }
     if (ci->message != NULL)
         al_json_set_str(c, "message", ci->message);

@@ -339,6 +339,15 @@ static const al_json *resolved_frames(al_stack_rec *rec)
     return rec->resolved;
 }
 
+const al_json *al_stack_innermost(uint32_t id)
+{
+    al_stack_rec *rec = al_stack_get(id);
+    const al_json *all = rec ? resolved_frames(rec) : NULL;
+    size_t n = al_json_len(all);
+
+    return n ? al_json_at(all, n - 1) : NULL;
+}
+
 al_json *al_stack_resolve(uint32_t id, int trim_asyncio)
 {
     al_stack_rec *rec = al_stack_get(id);

@@ -22,6 +22,10 @@ uint32_t al_stack_capture(int max_depth);
  * trailing (innermost) frames of asyncio's own machinery removed when
  * trim_asyncio is set; {"frames": []} for id 0; NULL on OOM. */
 al_json *al_stack_resolve(uint32_t id, int trim_asyncio);
+/* The innermost frame {"file", "line", "function"} of stack id, borrowed
+ * from the record's cache of resolved frames (valid while the process runs;
+ * resolved once per distinct stack), or NULL for 0 or an empty stack. */
+const al_json *al_stack_innermost(uint32_t id);
 /* A frame object {"file", "line", "function"} for a code object and line. */
 al_json *al_frame_json(PyObject *code, int line);
 /* The code object of a frame (new reference), on every version. */
