@@ -19,6 +19,7 @@
  * "stop") and then reported with the library's message when one came.
  */
 #include "al.h"
+#include "holders.h"
 #include "pyapi.h"
 #include "render_text.h"
 #include "resspec.h"
@@ -609,7 +610,8 @@ static int close_before(PyObject *args, PyObject *kwargs)
         r->closed = 1;
         r->closed_at = al_stack_capture(al_opts.stack_depth);
         /* Cause 5: closed while pending tasks still hold it in their frames. */
-        users = al_active && !closed_by_asyncio_callback() ? al_tasks_using(self, r->loop ? r->loop : loop) : NULL;
+        users = al_active && !closed_by_asyncio_callback() && al_maybe_held_by_suspended_code(self, args, kwargs)
+            ? al_tasks_using(self, r->loop ? r->loop : loop) : NULL;
         Py_XDECREF(loop);
         if (users != NULL) {
             al_json *f = resource_finding(r, "closed_while_in_use", "close");

@@ -201,6 +201,114 @@ int al_stacks_init(void)
     return 0;
 }
 
+/* co_nlocals of a code object: its first co_nlocals local-plus slots are
+ * plain local variables (arguments first) on every version.  Read from the
+ * PyCodeObject field (offset per version, checked once against the
+ * attribute; a mismatch falls back to the attribute for good). */
+enum { CO_NLOCALS_38 = 28, CO_NLOCALS_311 = 80 };
+
+static Py_ssize_t code_nlocals_attr(PyObject *code)
+{
+    PyObject *v = al_getattr(code, "co_nlocals");
+    Py_ssize_t n = v != NULL && PyLong_Check(v) ? PyLong_AsSsize_t(v) : -1;
+
+    Py_XDECREF(v);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return n;
+}
+
+static Py_ssize_t code_nlocals(PyObject *code)
+{
+    static int field_ok = -1;
+    int field = FIELD(code, al_py.minor >= 11 ? CO_NLOCALS_311 : CO_NLOCALS_38, int);
+
+    if (field_ok < 0)
+        field_ok = field == code_nlocals_attr(code);
+    return field_ok ? field : code_nlocals_attr(code);
+}
+
+static int count_slots(PyObject *const *slots, Py_ssize_t n, PyObject *obj)
+{
+    Py_ssize_t i;
+    int c = 0;
+
+    for (i = 0; i < n; i++)
+        c += slots[i] == obj;
+    return c;
+}
+
+/* 3.8-3.10 frame objects: f_valuestack (the word after f_locals) points just
+ * past the local-plus slots, which end the object (ob_size of them). */
+enum { OFF_VALUESTACK = 64, LOCALSPLUS_38 = 360, LOCALSPLUS_310 = 352 };
+/* 3.11-3.13 _PyInterpreterFrame: localsplus follows the owner byte. */
+enum { IFRAME_LOCALSPLUS = 72 };
+
+static Py_ssize_t tuple_attr_len(PyObject *obj, const char *name)
+{
+    PyObject *v = al_getattr(obj, name);
+    Py_ssize_t n = v != NULL && PyTuple_Check(v) ? PyTuple_Size(v) : -1;
+
+    Py_XDECREF(v);
+    return n;
+}
+
+/* Once per process: the local-plus slots of the first frame seen end exactly
+ * where its cells and free variables end, at f_valuestack. */
+static int localsplus_offset_checked(PyFrameObject *f, PyObject **slots, PyObject **valuestack,
+                                     Py_ssize_t nlocals)
+{
+    static int verdict = -1;
+
+    if (verdict < 0) {
+        PyObject *code = FIELD(f, OFF_CODE, PyObject *);
+        Py_ssize_t cells = tuple_attr_len(code, "co_cellvars"), frees = tuple_attr_len(code, "co_freevars");
+        verdict = cells >= 0 && frees >= 0 && valuestack - slots == nlocals + cells + frees;
+        if (PyErr_Occurred())
+            PyErr_Clear();
+    }
+    return verdict;
+}
+
+int al_running_locals_count(PyObject *obj, int max_frames, int *frames)
+{
+    int count = 0, n = 0;
+
+    *frames = 0;
+    if (g_walk == WALK_STRUCT) {
+        size_t off = al_py.minor == 10 ? LOCALSPLUS_310 : LOCALSPLUS_38;
+        PyFrameObject *f = PyEval_GetFrame();
+        for (; f != NULL && n < max_frames; f = FIELD(f, OFF_BACK, PyFrameObject *), n++) {
+            PyObject **slots = (PyObject **)((char *)f + off);
+            PyObject **valuestack = FIELD(f, OFF_VALUESTACK, PyObject **);
+            Py_ssize_t nlocals = code_nlocals(FIELD(f, OFF_CODE, PyObject *));
+            /* The slots counted must lie before the value stack, inside
+             * the frame's own local-plus area. */
+            if (nlocals < 0 || valuestack < slots + nlocals || valuestack - slots > Py_SIZE(f)
+                || !localsplus_offset_checked(f, slots, valuestack, nlocals))
+                return -1;
+            count += count_slots(slots, nlocals, obj);
+        }
+    } else if (g_walk == WALK_IFRAME) {
+        void *f = current_iframe();
+        for (; f != NULL && n < max_frames; f = FIELD(f, g_if.previous, void *)) {
+            al_raw_frame raw;
+            Py_ssize_t nlocals;
+            if (!iframe_read(f, &raw))
+                continue;       /* a C entry frame: no locals */
+            nlocals = code_nlocals((PyObject *)raw.code);
+            if (nlocals < 0)
+                return -1;
+            count += count_slots((PyObject **)((char *)f + IFRAME_LOCALSPLUS), nlocals, obj);
+            n++;
+        }
+    } else {
+        return -1;
+    }
+    *frames = n;
+    return count;
+}
+
 static void retain_code(const void *code)
 {
     Py_IncRef((PyObject *)code);

@@ -125,6 +125,13 @@ int al_refers_to(PyObject *container, PyObject *target)
     return tr != NULL && tr(container, refers_visit, &c) == 1;
 }
 
+int al_traverse(PyObject *container, int (*visit)(PyObject *referent, void *arg), void *arg)
+{
+    traverseproc tr = Py_TYPE(container)->tp_traverse;
+
+    return tr != NULL ? tr(container, visit, arg) : 0;
+}
+
 PyObject *al_instance_attr(PyObject *obj, const char *name)
 {
     PyObject *mro = Py_TYPE(obj)->tp_mro, *key, *r;

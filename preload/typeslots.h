@@ -33,6 +33,10 @@ int al_type_is_subtype(PyObject *obj, PyObject *type);
  * target, as its tp_traverse reports (locals, value stack; frames one level
  * down).  No Python code runs and nothing is allocated. */
 int al_refers_to(PyObject *container, PyObject *target);
+/* container's tp_traverse with visit (0 when the type has none): the
+ * objects it references directly, as the garbage collector sees them.
+ * No Python code runs. */
+int al_traverse(PyObject *container, int (*visit)(PyObject *referent, void *arg), void *arg);
 /* obj.name read from the instance's own __dict__ only (never a property or
  * __getattr__ of its class): new reference or NULL. */
 PyObject *al_instance_attr(PyObject *obj, const char *name);
