@@ -9,8 +9,9 @@
  *  - the local variables of the Python frames running on this thread
  *    (stacks.c reads their slots; running code, not a suspended task);
  *  - the objects next to obj that point back to it: the objects obj
- *    references (its protocol, transport, reader, ...) and, before 3.11,
- *    their instance dicts (a StreamReaderProtocol's _stream_writer).
+ *    references (its protocol, transport, reader, ...), the objects the
+ *    running frames' locals are (self of self.writer.close()) and, before
+ *    3.11, their instance dicts (a StreamReaderProtocol's _stream_writer).
  * Only instances of classes defined in Python (heap types) and their
  * instance dicts are looked into: coroutines, generators and frames, the
  * holders the closed_while_in_use walk looks for, are static types and never
@@ -115,24 +116,39 @@ static Py_ssize_t call_refs(PyObject *obj, PyObject *args, PyObject *kwargs)
     return n;
 }
 
+typedef struct { account *a; int locals; } locals_ctx;
+
+/* A running frame's local: obj itself, or an object that may point to it. */
+static void on_local(PyObject *value, void *arg)
+{
+    locals_ctx *c = arg;
+
+    if (value == c->a->target)
+        c->locals++;
+    else if (is_python_instance(value) && c->a->nnext < MAX_NODES)
+        c->a->next[c->a->nnext++] = value;
+}
+
 int al_maybe_held_by_suspended_code(PyObject *obj, PyObject *args, PyObject *kwargs)
 {
     account a = {obj, {0}, 0, {0}, 0, 0, 0};
-    Py_ssize_t refcnt = Py_REFCNT(obj), explained;
-    int frames, locals = al_running_locals_count(obj, MAX_RUNNING_FRAMES, &frames), i;
+    locals_ctx lc = {&a, 0};
+    Py_ssize_t refcnt = Py_REFCNT(obj), explained, call;
+    int frames = al_running_locals(MAX_RUNNING_FRAMES, on_local, &lc), i;
 
-    if (locals < 0 || frames == 0)
+    if (frames <= 0)
         return 1;       /* unknown frame layout, or called from C alone */
     /* obj's own references to itself, then its neighbours' back to it. */
     count_in(&a, obj, 1);
     for (i = 0; i < a.nnext; i++)
         count_in(&a, a.next[i], 0);
-    explained = call_refs(obj, args, kwargs) + 1 + locals + a.refs;
+    call = call_refs(obj, args, kwargs);
+    explained = call + 1 + lc.locals + a.refs;
     if (PyErr_Occurred())
         PyErr_Clear();
     if (al_opts.verbosity > 1)
         al_diag("holders of %s at %p: refcnt %zd = call %zd + caller 1 + locals %d + neighbours %zd (%d looked at)%s",
-                al_type_name(obj), (void *)obj, refcnt, call_refs(obj, args, kwargs), locals, a.refs,
+                al_type_name(obj), (void *)obj, refcnt, call, lc.locals, a.refs,
                 a.nseen, refcnt == explained ? "" : ": unexplained, tasks walked");
     return refcnt != explained;
 }

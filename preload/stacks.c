@@ -228,14 +228,13 @@ static Py_ssize_t code_nlocals(PyObject *code)
     return field_ok ? field : code_nlocals_attr(code);
 }
 
-static int count_slots(PyObject *const *slots, Py_ssize_t n, PyObject *obj)
+static void each_slot(PyObject *const *slots, Py_ssize_t n, void (*fn)(PyObject *, void *), void *ctx)
 {
     Py_ssize_t i;
-    int c = 0;
 
     for (i = 0; i < n; i++)
-        c += slots[i] == obj;
-    return c;
+        if (slots[i] != NULL)
+            fn(slots[i], ctx);
 }
 
 /* 3.8-3.10 frame objects: f_valuestack (the word after f_locals) points just
@@ -270,11 +269,10 @@ static int localsplus_offset_checked(PyFrameObject *f, PyObject **slots, PyObjec
     return verdict;
 }
 
-int al_running_locals_count(PyObject *obj, int max_frames, int *frames)
+int al_running_locals(int max_frames, void (*fn)(PyObject *value, void *ctx), void *ctx)
 {
-    int count = 0, n = 0;
+    int n = 0;
 
-    *frames = 0;
     if (g_walk == WALK_STRUCT) {
         size_t off = al_py.minor == 10 ? LOCALSPLUS_310 : LOCALSPLUS_38;
         PyFrameObject *f = PyEval_GetFrame();
@@ -282,12 +280,12 @@ int al_running_locals_count(PyObject *obj, int max_frames, int *frames)
             PyObject **slots = (PyObject **)((char *)f + off);
             PyObject **valuestack = FIELD(f, OFF_VALUESTACK, PyObject **);
             Py_ssize_t nlocals = code_nlocals(FIELD(f, OFF_CODE, PyObject *));
-            /* The slots counted must lie before the value stack, inside
-             * the frame's own local-plus area. */
+            /* The slots read must lie before the value stack, inside the
+             * frame's own local-plus area. */
             if (nlocals < 0 || valuestack < slots + nlocals || valuestack - slots > Py_SIZE(f)
                 || !localsplus_offset_checked(f, slots, valuestack, nlocals))
                 return -1;
-            count += count_slots(slots, nlocals, obj);
+            each_slot(slots, nlocals, fn, ctx);
         }
     } else if (g_walk == WALK_IFRAME) {
         void *f = current_iframe();
@@ -299,14 +297,13 @@ int al_running_locals_count(PyObject *obj, int max_frames, int *frames)
             nlocals = code_nlocals((PyObject *)raw.code);
             if (nlocals < 0)
                 return -1;
-            count += count_slots((PyObject **)((char *)f + IFRAME_LOCALSPLUS), nlocals, obj);
+            each_slot((PyObject **)((char *)f + IFRAME_LOCALSPLUS), nlocals, fn, ctx);
             n++;
         }
     } else {
         return -1;
     }
-    *frames = n;
-    return count;
+    return n;
 }
 
 static void retain_code(const void *code)

@@ -26,12 +26,12 @@ al_json *al_stack_resolve(uint32_t id, int trim_asyncio);
  * from the record's cache of resolved frames (valid while the process runs;
  * resolved once per distinct stack), or NULL for 0 or an empty stack. */
 const al_json *al_stack_innermost(uint32_t id);
-/* How many local-variable slots of the Python frames running on this thread
- * (innermost first, at most max_frames) hold obj: references of running
- * code, never of a suspended coroutine.  *frames is set to the number of
- * frames looked at.  -1 when the running version's frame layout is not
+/* Calls fn(value, ctx) for each bound local variable of the Python frames
+ * running on this thread (innermost first, at most max_frames): references
+ * of running code, never of a suspended coroutine.  Returns the number of
+ * frames looked at, or -1 when the running version's frame layout is not
  * known to this build (the caller must then assume nothing). */
-int al_running_locals_count(PyObject *obj, int max_frames, int *frames);
+int al_running_locals(int max_frames, void (*fn)(PyObject *value, void *ctx), void *ctx);
 /* A frame object {"file", "line", "function"} for a code object and line. */
 al_json *al_frame_json(PyObject *code, int line);
 /* The code object of a frame (new reference), on every version. */
