@@ -10,7 +10,7 @@ instructions under `valgrind --tool=callgrind` (deterministic): per task, as
 the difference between a 2n-task and an n-task run, so start-up cancels out.
 
     /usr/bin/python3 bench/run.py                   # Debian's python3 (make bench)
-    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~4 min
+    /usr/bin/python3 bench/run.py --quick           # CI smoke: small n, 2 repetitions, ~3 min
     /usr/bin/python3 bench/run.py --all             # + every pyenv 3.8-3.13
     /usr/bin/python3 bench/run.py --python /path/to/python3 --json out.json --strict
 
