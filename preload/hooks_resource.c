@@ -549,6 +549,7 @@ static void open_after(PyObject *args, PyObject *kwargs, PyObject *result, int t
 
     if (!al_active || result == NULL || self == NULL)
         return;
+    al_check_fork();    /* a child's first hook forgets the parent's records */
     k = kind_of(self);
     if (k >= 0)
         record_open(self, k);
@@ -599,8 +600,11 @@ static int closed_by_asyncio_callback(void)
 static int close_before(PyObject *args, PyObject *kwargs)
 {
     PyObject *self = self_arg(args);
-    resource *r = self ? find(self) : NULL;
+    resource *r;
 
+    if (al_active)
+        al_check_fork();
+    r = self ? find(self) : NULL;
     if (r != NULL && !r->closed && !r->dying && !called_from_finalizer()) {
         al_json *users;
         /* A resource without _loop (redis, httpx) is used from the loop

@@ -235,3 +235,51 @@ def test_signals_handled_after_fork(interp, tmp_path):
     (f,) = [f for f in doc["findings"] if f["kind"] == "signal_exit"]
     (entry,) = [e for e in f["tasks"] if e["task"]["name"] == "after-fork"]
     assert_origin(entry, FORK_PROG, marker_line(FORK_PROG, "after_fork"), outer=None)
+
+
+CHILD_OPENS_FIRST = '''
+import asyncio, os, sys
+
+class Channel:
+    def __init__(self):
+        self.open = True
+    def close(self):
+        self.open = False
+
+KEEP = []
+
+async def parent_work():
+    await asyncio.sleep(0)
+
+async def child_work():
+    await asyncio.sleep(0)
+
+asyncio.run(parent_work())
+parent_channel = Channel()              # ORIGIN:parent_open
+parent_channel.close()
+pid = os.fork()
+if pid == 0:
+    KEEP.append(Channel())              # ORIGIN:child_open
+    asyncio.run(child_work())
+    sys.exit(0)
+os.waitpid(pid, 0)
+'''
+
+
+def test_child_resource_opened_before_its_first_task(interp, tmp_path):
+    """A forked child that opens a resource before it runs any task keeps
+    that record (the parent's records are dropped at the child's first hook,
+    whichever hook that is) and reports it unclosed at exit; the parent has
+    nothing."""
+    prog = tmp_path / "child_opens_first.py"
+    prog.write_text(CHILD_OPENS_FIRST)
+    kinds = tmp_path / "kinds.txt"
+    kinds.write_text("__main__:Channel close=close\n")
+    run = run_cmd([interp.exe, prog], tmp_path, env=preload_env(tmp_path, [f"resources={kinds}"]))
+    assert run.returncode == 0, run.describe()
+    assert run.report["findings"] == [], run.describe()
+    children = [doc for pid, doc in run.reports.items() if pid != run.pid]
+    assert len(children) == 1, run.describe()
+    (f,) = children[0]["findings"]
+    assert (f["kind"], f["when"], f["resource"]["type"]) == ("unclosed_resource", "exit", "__main__.Channel"), f
+    assert_origin(f, prog, marker_line(prog, "child_open"), outer=None)
