@@ -59,6 +59,16 @@ void al_report_release(void);
 /* Rewrites the JSON report (atomically) when findings were added since the
  * last write, or always when force is set. */
 void al_report_commit(int force);
+/* The same for a finding that comes alone, at any time and possibly by the
+ * thousand (a task or resource the garbage collector found, a close): the
+ * JSON is rewritten at most once per AL_COMMIT_SOON_MS, and findings added
+ * within that window go out with the next write (the next one of these, any
+ * report point, a dump or exit).  The text is written at once either way. */
+#define AL_COMMIT_SOON_MS 1000
+void al_report_commit_soon(void);
+/* Set while findings wait for such a write; the task spawn hook retries it,
+ * so a live process's JSON lags a burst by about AL_COMMIT_SOON_MS. */
+extern volatile int al_report_deferred;
 /* At exit: final JSON, then the SUMMARY line when there were findings. */
 void al_report_exit(void);
 /* Number of findings so far (listed and dropped). */
@@ -91,6 +101,12 @@ int al_task_is_pending(const void *task);
 /* A task finding {"kind", "when", "task", "origin", ...} for a live task. */
 al_json *al_task_finding(const al_task_rec *rec, const void *task,
                          const char *kind, const char *when);
+/* Before a finding about a task the garbage collector found: inside a
+ * collection, the findings share one snapshot of the live tasks (built at
+ * the first, dropped at the collection's end, al_tasks_gc_stop) instead of
+ * one snapshot each. */
+void al_tasks_gc_finding(void);
+void al_tasks_gc_stop(void);
 /* Reports every still-pending task of loop (all loops when loop is NULL and
  * only those whose loop is not closed, for exit) that was not reported yet.
  * Returns how many were reported. */
@@ -161,10 +177,17 @@ int al_report_unclosed_resources(const void *loop, const char *when);
  * object in the context. */
 void al_resources_exception_context(PyObject *context, const char *message);
 void al_resources_reset(void);
+/* A collection ended: the records held back during it are reported. */
+void al_resources_gc_stop(void);
 /* Entries {"resource", "origin"} of every open resource. */
 al_json *al_open_resource_entries(void);
 /* On-demand dump: one unclosed_resource finding (when="dump") per open one. */
 int al_report_dump_resources(void);
+
+/* gcphase.c: gc.callbacks "start"/"stop", appended on first need.
+ * al_gc_watch registers (once) and says whether it is registered. */
+int al_gc_watch(void);
+int al_gc_collecting(void);
 
 /* snapshots.c: interval=SECONDS live counts per origin, growing_origin. */
 void al_snapshots_start(void);

@@ -180,12 +180,13 @@ static void report_gc_task(PyObject *task, const char *kind, const char *asyncio
         return;         /* already reported as pending at loop close or exit */
     live->flags |= AL_TASK_REPORTED;
     rec = *live;
+    al_tasks_gc_finding();
     f = al_task_finding(&rec, task, kind, "gc");
     al_json_set_str(f, "asyncio_message", asyncio_msg);
     if (exc != NULL)
         al_json_set(f, "exception", exception_json(exc));
     al_report_add(f);
-    al_report_commit(0);
+    al_report_commit_soon();
 }
 
 static void exception_handler_after(PyObject *args, PyObject *kwargs, PyObject *result, int token)

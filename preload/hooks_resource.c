@@ -252,14 +252,11 @@ static void report(resource *r, const char *when, const char *asyncio_msg)
 
 /* ---- seeing resources freed ---- */
 
-static int g_collecting;        /* between gc.callbacks "start" and "stop" */
-static int g_gc_cb_state;       /* 0 not yet, 1 registered, -1 failed */
-
 static void report_freed(resource *r)
 {
     if (al_active && !r->closed && !r->reported) {
         report(r, "gc", NULL);
-        al_report_commit(0);
+        al_report_commit_soon();
     }
 }
 
@@ -284,52 +281,10 @@ static int flush_dying(void)
     return n;
 }
 
-/* gc.callbacks entry: (phase, info). */
-static PyObject *on_gc_phase(PyObject *self, PyObject *args)
+void al_resources_gc_stop(void)
 {
-    PyObject *phase = args && PyTuple_Check(args) && PyTuple_Size(args) > 0 ? PyTuple_GetItem(args, 0) : NULL;
-
-    if (phase != NULL && PyUnicode_Check(phase)) {
-        if (PyUnicode_CompareWithASCIIString(phase, "start") == 0) {
-            g_collecting = 1;
-        } else if (PyUnicode_CompareWithASCIIString(phase, "stop") == 0) {
-            al_exc_state exc;
-            g_collecting = 0;
-            al_exc_save(&exc);
-            if (flush_dying() > 0)
-                al_report_commit(0);
-            al_exc_restore(&exc);
-        }
-    }
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    Py_INCREF(Py_None);
-    return Py_None;
-}
-
-static PyMethodDef on_gc_phase_def = {"asyncleak_gc_phase", on_gc_phase, METH_VARARGS, NULL};
-
-/* Appends on_gc_phase to gc.callbacks, once, when the first resource whose
- * type has a finalizer is opened (the only ones held back).  A program that
- * empties gc.callbacks loses the hold-back: reports then come without the
- * library's message, or at the next report point. */
-static void register_gc_callback(void)
-{
-    PyObject *gc, *list, *fn;
-
-    if (g_gc_cb_state != 0)
-        return;
-    g_gc_cb_state = -1;
-    gc = PyImport_ImportModule("gc");
-    list = al_getattr(gc, "callbacks");
-    fn = list && PyList_Check(list) ? PyCFunction_New(&on_gc_phase_def, NULL) : NULL;
-    if (fn != NULL && PyList_Append(list, fn) == 0)
-        g_gc_cb_state = 1;
-    Py_XDECREF(fn);
-    Py_XDECREF(list);
-    Py_XDECREF(gc);
-    if (PyErr_Occurred())
-        PyErr_Clear();
+    if (flush_dying() > 0)
+        al_report_commit_soon();
 }
 
 /* Weak reference callback: the object is being freed.  Reference counting
@@ -346,7 +301,7 @@ static PyObject *on_freed(PyObject *key, PyObject *weakref)
     if (r != NULL && r->weakref == weakref && !r->dying) {
         al_exc_state exc;
         al_exc_save(&exc);
-        if (g_collecting && r->has_finalizer && al_active && !r->closed && !r->reported) {
+        if (al_gc_collecting() && r->has_finalizer && al_active && !r->closed && !r->reported) {
             r->dying = 1;
             g_ndying++;
         } else {
@@ -511,7 +466,7 @@ static void record_open(PyObject *obj, int kind_index)
         }
     } else if (al_type_get_finalize(type) != NULL) {
         r->has_finalizer = 1;
-        register_gc_callback();
+        al_gc_watch();
     }
     r->obj = obj;
     r->serial = g_next_serial++;
@@ -625,7 +580,7 @@ static int close_before(PyObject *args, PyObject *kwargs)
             al_json_set_str(f, "message", msg);
             al_json_set(f, "tasks", users);
             al_report_add(f);
-            al_report_commit(0);
+            al_report_commit_soon();
         }
     }
     return 0;
@@ -788,7 +743,7 @@ void al_resources_exception_context(PyObject *context, const char *message)
         resource *r = obj ? find(obj) : NULL;
         if (r != NULL && !r->closed && !r->reported) {
             report(r, "gc", message);
-            al_report_commit(0);
+            al_report_commit_soon();
         }
         if (r != NULL && r->dying)
             drop(r);        /* its weak reference is dead already */

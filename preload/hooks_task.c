@@ -81,6 +81,7 @@ static void record(PyObject *task, uint32_t origin, uint32_t native, uint32_t fl
 }
 
 static unsigned g_spawns_since_sweep;
+static int g_gc_batch_open;     /* see al_tasks_gc_finding */
 
 static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -89,6 +90,10 @@ static int task_init_hook(PyObject *self, PyObject *args, PyObject *kwargs)
 
     if (al_active) {
         al_check_fork();
+        if (al_report_deferred)
+            al_report_commit_soon();
+        if (g_gc_batch_open)
+            al_tasks_gc_stop();
         if (g_main_pending)
             al_resources_retry_main();
         if (g_module_hooks_pending && (g_spawns_since_sweep++ & 63) == 0)
@@ -143,7 +148,7 @@ static void task_finalize_hook(PyObject *self)
             rec->flags |= AL_TASK_REPORTED;
             al_cancel_mark_swallow_reported(self);
             al_report_add(al_task_finding(&copy, self, "swallowed_cancel", "gc"));
-            al_report_commit(0);
+            al_report_commit_soon();
         }
         if (PyErr_Occurred())
             PyErr_Clear();
@@ -482,6 +487,29 @@ static void describe_end(void)
     for (i = 0; i < NATIVE_SLOTS; i++) {
         al_json_free(g_batch.natives[i].json);
         g_batch.natives[i].json = NULL;
+    }
+}
+
+/* A describe batch kept open from the first task finding of a collection
+ * to its end.  Safe to keep: no task steps during a collection, so waiters
+ * do not change, and every entry is checked against the live record (same
+ * serial, not dying) before use.  A task spawned meanwhile (a finalizer's)
+ * closes it: the snapshot would not know the new task (g_gc_batch_open
+ * is declared with the spawn hook, which reads it). */
+
+void al_tasks_gc_finding(void)
+{
+    if (!g_gc_batch_open && al_gc_watch() && al_gc_collecting()) {
+        g_gc_batch_open = 1;
+        describe_begin();
+    }
+}
+
+void al_tasks_gc_stop(void)
+{
+    if (g_gc_batch_open) {
+        g_gc_batch_open = 0;
+        describe_end();
     }
 }
 

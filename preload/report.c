@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "render_text.h"
@@ -368,6 +369,16 @@ static int write_document(FILE *out, pid_t pid)
     return rc;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t g_last_commit_ms = INT64_MIN / 2;
+
 static void commit_locked(void)
 {
     pid_t pid = getpid();
@@ -404,13 +415,30 @@ out:
         }
     } else {
         g_dirty = 0;
+        al_report_deferred = 0;
     }
+    g_last_commit_ms = now_ms();
     if (out != NULL)
         fclose(out);
     if (fd >= 0)
         close(fd);
     free(tmp);
     free(path);
+}
+
+volatile int al_report_deferred;
+
+void al_report_commit_soon(void)
+{
+    if (al_opts.json_path == NULL)
+        return;
+    pthread_mutex_lock(&g_lock);
+    /* Each write copies every listed finding: one per finding of a burst
+     * would make the burst quadratic. */
+    if (g_dirty && now_ms() - g_last_commit_ms >= AL_COMMIT_SOON_MS)
+        commit_locked();
+    al_report_deferred = g_dirty;
+    pthread_mutex_unlock(&g_lock);
 }
 
 void al_report_commit(int force)

@@ -167,6 +167,33 @@ def test_destroyed_pending_task_at_gc(interp, tmp_path):
     assert_text_mentions(run, "destroyed_pending_task", prog, marker_line(prog, "doomed"))
 
 
+def test_flood_of_tasks_destroyed_at_gc(interp, tmp_path):
+    """Round after round of collections, each destroying tasks that await
+    each other: every task is one finding (JSON and text), with its origin,
+    awaited_by / awaiting between the pair and created_by naming the live
+    task that spawned them (the collection shares one snapshot of the live
+    tasks; the JSON is rewritten at most once a second, and at exit)."""
+    prog = program_path("gc_flood.py")
+    rounds, pairs = 6, 25
+    run = run_program(interp, tmp_path, "gc_flood.py", str(rounds), str(pairs))
+    assert run.returncode == 0 and run.stdout == "flooded\n", run.describe()
+    found = run.findings()
+    assert [f["kind"] for f in found] == ["destroyed_pending_task"] * (2 * rounds * pairs), run.describe()
+    by_id = {f["task"]["id"]: f for f in found}
+    inners = [f for f in found if f["task"]["coro"] == "forever"]
+    assert len(inners) == rounds * pairs, run.describe()
+    for inner in inners:
+        assert_origin(inner, prog, marker_line(prog, "inner"), outer=None)
+        (waiter,) = inner["awaited_by"]
+        outer = by_id[waiter["id"]]
+        assert outer["task"]["coro"] == "outer_waits", outer
+        assert_origin(outer, prog, marker_line(prog, "outer"), outer=None)
+        assert [t["id"] for t in outer["awaiting"]] == [inner["task"]["id"]], outer
+        for f in (inner, outer):
+            assert f["created_by"]["coro"] == "spawner", f
+    assert len(re.findall(r"asyncleak: destroyed_pending_task: ", run.stderr)) == 2 * rounds * pairs, run.describe()
+
+
 def test_unretrieved_exception_at_gc(interp, tmp_path):
     prog = program_path("gc_exception.py")
     run = run_program(interp, tmp_path, "gc_exception.py")
