@@ -224,23 +224,106 @@ static int run_gdb_argv(const char *gdb, char *const argv[], char **output)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target. */
+/* gdb stops the target wherever it is.  Calling setenv and dlopen there is
+ * safe only when the stopped thread is not inside the allocator, the
+ * dynamic loader, stdio or the environment functions themselves (malloc
+ * is not reentrant: a call made from inside it corrupts the heap).  This
+ * script, run by gdb before the calls, finishes every such frame first (the
+ * outermost one, with `finish`: the thread runs until that function
+ * returns, a few microseconds); if the thread is still inside one after 50
+ * tries, gdb detaches and exits 3 without calling anything. */
+static const char SAFE_POINT_SCRIPT[] =
+    "import gdb, re\n"
+    "UNSAFE = re.compile(r'^(__libc_|__GI___libc_)?(malloc|free|cfree|calloc|realloc|reallocarray|memalign|'\n"
+    "                    r'posix_memalign|aligned_alloc|valloc|pvalloc|malloc_consolidate|sysmalloc)$'\n"
+    "                    r'|^_int_|^tcache|^_dl_|^_?dl_open|^_?dl_close|^dl_|^_dl|dlopen|dlclose|dlsym|^_IO_'\n"
+    "                    r'|^(__libc_)?fork$|^pthread_create|^(setenv|unsetenv|putenv|__add_to_environ)$')\n"
+    "\n"
+    "def outermost_unsafe():\n"
+    "    found, frame, depth = None, gdb.newest_frame(), 0\n"
+    "    while frame is not None and depth < 256:\n"
+    "        if UNSAFE.search(frame.name() or ''):\n"
+    "            found = frame\n"
+    "        try:\n"
+    "            frame = frame.older()\n"
+    "        except gdb.error:\n"
+    "            break\n"
+    "        depth += 1\n"
+    "    return found\n"
+    "\n"
+    "def reach_safe_point():\n"
+    "    for _ in range(50):\n"
+    "        frame = outermost_unsafe()\n"
+    "        if frame is None:\n"
+    "            return True\n"
+    "        print('asyncleak: finishing %s before loading' % frame.name())\n"
+    "        frame.select()\n"
+    "        gdb.execute('finish', to_string=True)\n"
+    "    return outermost_unsafe() is None\n"
+    "\n"
+    "try:\n"
+    "    safe = reach_safe_point()\n"
+    "except gdb.error as e:\n"
+    "    print('asyncleak: %s' % e)\n"
+    "    safe = False\n"
+    "if not safe:\n"
+    "    print('asyncleak: the target did not leave the allocator or loader; nothing was called')\n"
+    "    gdb.execute('detach')\n"
+    "    gdb.execute('quit 3')\n"
+    "gdb.execute('frame 0', to_string=True)\n";
+
+/* The script in a private temporary file (its path malloc'd), or NULL. */
+static char *write_safe_point_script(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char *path = NULL;
+    int fd;
+
+    if (asprintf(&path, "%s/asyncleak-attach-XXXXXX.py", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0)
+        return NULL;
+    fd = mkstemps(path, 3);
+    if (fd < 0) {
+        free(path);
+        return NULL;
+    }
+    if (write(fd, SAFE_POINT_SCRIPT, sizeof SAFE_POINT_SCRIPT - 1) != (ssize_t)(sizeof SAFE_POINT_SCRIPT - 1)) {
+        close(fd);
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
+}
+
+/* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target, from a
+ * safe point (above). */
 static int run_gdb(const char *gdb, long pid, const char *options, const char *lib, char **output)
 {
     char pidbuf[32], setenv_cmd[8192], dlopen_cmd[4400];
+    char *script = write_safe_point_script();
     char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q",
                     "-ex", "set confirm off",
+                    "-x", script,
                     "-ex", setenv_cmd,
                     "-ex", dlopen_cmd,
                     "-ex", "call (char*)dlerror()",
                     /* gdb would pick ld.so's own unsetenv: call libc's. */
                     "-ex", "call (int)((int(*)(const char*))dlsym((void*)0, \"unsetenv\"))(\"ASYNCLEAK_OPTIONS\")",
                     "-ex", "detach", NULL};
+    int rc;
 
+    if (script == NULL) {
+        *output = strdup("asyncleak: cannot write gdb's script to a temporary file\n");
+        return -1;
+    }
     snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
     snprintf(setenv_cmd, sizeof setenv_cmd, "call (int)setenv(\"ASYNCLEAK_OPTIONS\", \"%s\", 1)", options);
     snprintf(dlopen_cmd, sizeof dlopen_cmd, "call (void*)dlopen(\"%s\", 2)", lib);
-    return run_gdb_argv(gdb, argv, output);
+    rc = run_gdb_argv(gdb, argv, output);
+    unlink(script);
+    free(script);
+    return rc;
 }
 
 int al_cmd_attach(int argc, char **argv)
