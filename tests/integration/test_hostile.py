@@ -35,7 +35,7 @@ from conftest import (LIB, check_contract, clean_env, marker_line, need_system, 
 TOOL_LINE = re.compile(r"^(==\d+==|asyncleak: )")
 ADDR = re.compile(r"0x[0-9a-fA-F]+")
 MILLION = int(os.environ.get("ASYNCLEAK_HOSTILE_TASKS", "1000000"))
-CHURN_SECONDS = float(os.environ.get("ASYNCLEAK_HOSTILE_SECONDS", "10"))
+CHURN_SECONDS = float(os.environ.get("ASYNCLEAK_HOSTILE_SECONDS", "5"))
 
 
 # ---- helpers -------------------------------------------------------------------
@@ -482,7 +482,7 @@ def test_program_exception_unchanged(interp, tmp_path, case):
 
 def test_threads_churn(interp, tmp_path):
     """8 threads, each with its own asyncio.run() spawning and cancelling
-    tasks at full speed for ASYNCLEAK_HOSTILE_SECONDS (10) s, watchdog=0.5:
+    tasks at full speed for ASYNCLEAK_HOSTILE_SECONDS (5) s, watchdog=0.5:
     every report point fires concurrently.  No crash, no deadlock, a normal
     exit, and a report that holds the contract."""
     start = time.monotonic()
