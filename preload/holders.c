@@ -20,6 +20,13 @@
  * comes out too high, which would mean an assumption above failed) the walk
  * runs and stays exact.
  *
+ * Hazard: the locals of running frames are dereferenced (to look into the
+ * objects they are), so every frame of the chain must hold live references.
+ * 3.8-3.10 unlink a frame before freeing it (Py_CLEAR of each slot); 3.11.1+
+ * unlink it before clearing it (GH-99729).  3.11.0 cleared a frame still
+ * linked, so a finalizer run by that clearing could see freed slots: there
+ * the account is not made (the walk runs).
+ *
  * Hazard: the caller's reference is assumed, not seen.  C code calling the
  * method with a reference it borrowed would make it one too many; the only
  * case that could hide a finding is a borrowed reference whose owner is a
@@ -30,7 +37,9 @@
 #include "stacks.h"
 #include "typeslots.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Not in the limited API; exported by every 3.8-3.13 build.  Before 3.11 it
  * only reads the instance's dict pointer (3.11+ would build the dict). */
@@ -129,13 +138,22 @@ static void on_local(PyObject *value, void *arg)
         c->a->next[c->a->nnext++] = value;
 }
 
+/* 3.11.0 exactly ("3.11.0", "3.11.0+", not "3.11.10"). */
+static int is_3_11_0(void)
+{
+    return strncmp(al_py.version, "3.11.0", 6) == 0 && !isdigit((unsigned char)al_py.version[6]);
+}
+
 int al_maybe_held_by_suspended_code(PyObject *obj, PyObject *args, PyObject *kwargs)
 {
     account a = {obj, {0}, 0, {0}, 0, 0, 0};
     locals_ctx lc = {&a, 0};
     Py_ssize_t refcnt = Py_REFCNT(obj), explained, call;
-    int frames = al_running_locals(MAX_RUNNING_FRAMES, on_local, &lc), i;
+    int frames, i;
 
+    if (is_3_11_0())
+        return 1;
+    frames = al_running_locals(MAX_RUNNING_FRAMES, on_local, &lc);
     if (frames <= 0)
         return 1;       /* unknown frame layout, or called from C alone */
     /* obj's own references to itself, then its neighbours' back to it. */
