@@ -495,7 +495,10 @@ static void describe_end(void)
  * do not change, and every entry is checked against the live record (same
  * serial, not dying) before use.  A task spawned meanwhile (a finalizer's)
  * closes it: the snapshot would not know the new task (g_gc_batch_open
- * is declared with the spawn hook, which reads it). */
+ * is declared with the spawn hook, which reads it).  Hazard: if the
+ * collection's "stop" never comes (the program emptied gc.callbacks during
+ * it), the batch stays open until the next spawn, and a report point in
+ * between would see waiters as they were at that collection. */
 
 void al_tasks_gc_finding(void)
 {
