@@ -84,14 +84,21 @@ static PyObject *own_dict(PyObject *o)
     return p != NULL && *p != NULL && PyDict_CheckExact(*p) ? *p : NULL;
 }
 
+/* Queues o to have its references back to the target counted. */
+static void add_neighbour(account *a, PyObject *o)
+{
+    if (is_python_instance(o) && a->nnext < MAX_NODES)
+        a->next[a->nnext++] = o;
+}
+
 static int visit(PyObject *o, void *arg)
 {
     account *a = arg;
 
     if (o == a->target)
         a->refs++;
-    else if (a->collect && o != NULL && is_python_instance(o) && a->nnext < MAX_NODES)
-        a->next[a->nnext++] = o;
+    else if (a->collect && o != NULL)
+        add_neighbour(a, o);
     return 0;
 }
 
@@ -134,8 +141,8 @@ static void on_local(PyObject *value, void *arg)
 
     if (value == c->a->target)
         c->locals++;
-    else if (is_python_instance(value) && c->a->nnext < MAX_NODES)
-        c->a->next[c->a->nnext++] = value;
+    else
+        add_neighbour(c->a, value);
 }
 
 /* 3.11.0 exactly ("3.11.0", "3.11.0+", not "3.11.10"). */

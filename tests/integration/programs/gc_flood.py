@@ -36,7 +36,7 @@ async def spawner(go, done):
 async def main():
     keep = [asyncio.ensure_future(forever()) for _ in range(200)]     # ORIGIN:keep
     go, done = asyncio.Event(), asyncio.Event()
-    worker = asyncio.ensure_future(spawner(go, done), loop=None)       # ORIGIN:spawner
+    worker = asyncio.ensure_future(spawner(go, done))       # ORIGIN:spawner
     for _ in range(ROUNDS):
         go.set()
         await done.wait()
