@@ -13,6 +13,10 @@ running a one-line script.  argv[1] picks the scenario:
                 (loop_close).
   dropped       loop.subprocess_exec; after the child exited the transport is
                 dropped unclosed and collected while the loop runs (gc).
+                Before 3.12 asyncio's child watcher is a thread whose frame
+                and Thread object keep a reference to the transport until the
+                thread ends, which can be after connection_lost has run (a
+                race seen under load): the program joins that thread first.
 
 Every scenario prints "child said: hello" ("hello" from the child itself for
 wait) and "done", and exits 0.
@@ -21,6 +25,7 @@ import asyncio
 import gc
 import subprocess
 import sys
+import threading
 
 CHILD = [sys.executable, "-c", "print('hello')"]
 
@@ -75,8 +80,17 @@ async def kept():
     KEEP.append(await run_protocol("kept"))
 
 
+def join_child_watcher_threads():
+    """ThreadedChildWatcher names its threads "waitpid-N" (3.8) or
+    "asyncio-waitpid-N"; the pidfd watcher (3.12+ default) has none."""
+    for thread in threading.enumerate():
+        if "waitpid-" in thread.name:
+            thread.join()
+
+
 async def dropped():
     await run_protocol("dropped")
+    join_child_watcher_threads()
     gc.collect()
     await asyncio.sleep(0)
 
