@@ -7,7 +7,8 @@
  * made before touching the target is made first, so a refusal leaves it
  * untouched: the pid exists, is CPython 3.8-3.13, ptrace is permitted, gdb
  * is installed, and the library is not loaded already (then only a dump is
- * requested, with the dump signal).
+ * requested, by a call to its asyncleak_request_dump()).  Every call gdb
+ * makes in the target is made from a safe point (gdb_safe_point.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "gdb_safe_point.h"
 #include "paths.h"
 
 void al_cmd_attach_help(FILE *out)
@@ -164,15 +166,25 @@ static char *expand_pid(const char *pattern, long pid)
 
 static int run_gdb_argv(const char *gdb, char *const argv[], char **output);
 
-/* gdb -p PID -batch with one command. */
+/* gdb -p PID -batch: one call in the target, from a safe point
+ * (gdb_safe_point.c). */
 static int run_gdb_call(const char *gdb, long pid, const char *command, char **output)
 {
     char pidbuf[32];
+    char *script = al_gdb_safe_point_script();
     char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q", "-ex", "set confirm off",
-                    "-ex", (char *)command, "-ex", "detach", NULL};
+                    "-x", script, "-ex", (char *)command, "-ex", "detach", NULL};
+    int rc;
 
+    if (script == NULL) {
+        *output = strdup("asyncleak: cannot write gdb's script to a temporary file\n");
+        return -1;
+    }
     snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
-    return run_gdb_argv(gdb, argv, output);
+    rc = run_gdb_argv(gdb, argv, output);
+    unlink(script);
+    free(script);
+    return rc;
 }
 
 /* Runs gdb with argv, its output (stdout and stderr) in *output.  Returns
@@ -224,84 +236,12 @@ static int run_gdb_argv(const char *gdb, char *const argv[], char **output)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* gdb stops the target wherever it is.  Calling setenv and dlopen there is
- * safe only when the stopped thread is not inside the allocator, the
- * dynamic loader, stdio or the environment functions themselves (malloc
- * is not reentrant: a call made from inside it corrupts the heap).  This
- * script, run by gdb before the calls, finishes every such frame first (the
- * outermost one, with `finish`: the thread runs until that function
- * returns, a few microseconds); if the thread is still inside one after 50
- * tries, gdb detaches and exits 3 without calling anything. */
-static const char SAFE_POINT_SCRIPT[] =
-    "import gdb, re\n"
-    "UNSAFE = re.compile(r'^(__libc_|__GI___libc_)?(malloc|free|cfree|calloc|realloc|reallocarray|memalign|'\n"
-    "                    r'posix_memalign|aligned_alloc|valloc|pvalloc|malloc_consolidate|sysmalloc)$'\n"
-    "                    r'|^_int_|^tcache|^_dl_|^_?dl_open|^_?dl_close|^dl_|^_dl|dlopen|dlclose|dlsym|^_IO_'\n"
-    "                    r'|^(__libc_)?fork$|^pthread_create|^(setenv|unsetenv|putenv|__add_to_environ)$')\n"
-    "\n"
-    "def outermost_unsafe():\n"
-    "    found, frame, depth = None, gdb.newest_frame(), 0\n"
-    "    while frame is not None and depth < 256:\n"
-    "        if UNSAFE.search(frame.name() or ''):\n"
-    "            found = frame\n"
-    "        try:\n"
-    "            frame = frame.older()\n"
-    "        except gdb.error:\n"
-    "            break\n"
-    "        depth += 1\n"
-    "    return found\n"
-    "\n"
-    "def reach_safe_point():\n"
-    "    for _ in range(50):\n"
-    "        frame = outermost_unsafe()\n"
-    "        if frame is None:\n"
-    "            return True\n"
-    "        print('asyncleak: finishing %s before loading' % frame.name())\n"
-    "        frame.select()\n"
-    "        gdb.execute('finish', to_string=True)\n"
-    "    return outermost_unsafe() is None\n"
-    "\n"
-    "try:\n"
-    "    safe = reach_safe_point()\n"
-    "except gdb.error as e:\n"
-    "    print('asyncleak: %s' % e)\n"
-    "    safe = False\n"
-    "if not safe:\n"
-    "    print('asyncleak: the target did not leave the allocator or loader; nothing was called')\n"
-    "    gdb.execute('detach')\n"
-    "    gdb.execute('quit 3')\n"
-    "gdb.execute('frame 0', to_string=True)\n";
-
-/* The script in a private temporary file (its path malloc'd), or NULL. */
-static char *write_safe_point_script(void)
-{
-    const char *tmpdir = getenv("TMPDIR");
-    char *path = NULL;
-    int fd;
-
-    if (asprintf(&path, "%s/asyncleak-attach-XXXXXX.py", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0)
-        return NULL;
-    fd = mkstemps(path, 3);
-    if (fd < 0) {
-        free(path);
-        return NULL;
-    }
-    if (write(fd, SAFE_POINT_SCRIPT, sizeof SAFE_POINT_SCRIPT - 1) != (ssize_t)(sizeof SAFE_POINT_SCRIPT - 1)) {
-        close(fd);
-        unlink(path);
-        free(path);
-        return NULL;
-    }
-    close(fd);
-    return path;
-}
-
 /* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target, from a
- * safe point (above). */
+ * safe point (gdb_safe_point.c). */
 static int run_gdb(const char *gdb, long pid, const char *options, const char *lib, char **output)
 {
     char pidbuf[32], setenv_cmd[8192], dlopen_cmd[4400];
-    char *script = write_safe_point_script();
+    char *script = al_gdb_safe_point_script();
     char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q",
                     "-ex", "set confirm off",
                     "-x", script,
@@ -326,6 +266,20 @@ static int run_gdb(const char *gdb, long pid, const char *options, const char *l
     return rc;
 }
 
+/* Why gdb's work in the target failed, and gdb's own output. */
+static void say_gdb_failed(long pid, int gdb_rc, const char *what, const char *output)
+{
+    if (gdb_rc == AL_GDB_NOT_ATTACHED)
+        fprintf(stderr, "asyncleak attach: gdb could not attach to %ld (another debugger, or another "
+                "attach at the same time?); nothing was done:\n", pid);
+    else if (gdb_rc == AL_GDB_NO_SAFE_POINT)
+        fprintf(stderr, "asyncleak attach: %ld did not reach a point where a call is safe; "
+                "nothing was done (try again):\n", pid);
+    else
+        fprintf(stderr, "asyncleak attach: gdb %s %ld:\n", what, pid);
+    fputs(output ? output : "(no output)\n", stderr);
+}
+
 int al_cmd_attach(int argc, char **argv)
 {
     const char *json = NULL, *log = NULL;
@@ -333,7 +287,7 @@ int al_cmd_attach(int argc, char **argv)
     char *maps = NULL, *gdb = NULL, *lib = NULL, *tried = NULL, *dir = NULL, *pattern = NULL;
     char *output = NULL, *report = NULL;
     long pid;
-    int i, minor, rc = AL_EXIT_USAGE;
+    int i, minor, gdb_rc, rc = AL_EXIT_USAGE;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -388,8 +342,9 @@ int al_cmd_attach(int argc, char **argv)
                     "but gdb is not installed to ask it for a dump (apt-get install gdb)\n", pid);
             goto out;
         }
-        if (run_gdb_call(gdb, pid, "call (int)asyncleak_request_dump()", &output) != 0 || output == NULL) {
-            fprintf(stderr, "asyncleak attach: gdb failed on %ld:\n%s", pid, output ? output : "(no output)\n");
+        gdb_rc = run_gdb_call(gdb, pid, "call (int)asyncleak_request_dump()", &output);
+        if (gdb_rc != 0 || output == NULL) {
+            say_gdb_failed(pid, gdb_rc, "could not ask for a dump from", output);
             rc = 1;
             goto out;
         }
@@ -443,9 +398,10 @@ int al_cmd_attach(int argc, char **argv)
         free(abs);
     }
     report = expand_pid(pattern, pid);
-    if (run_gdb(gdb, pid, options, lib, &output) != 0 || output == NULL || strstr(output, "= (void *) 0x0\n") != NULL
+    gdb_rc = run_gdb(gdb, pid, options, lib, &output);
+    if (gdb_rc != 0 || output == NULL || strstr(output, "= (void *) 0x0\n") != NULL
         || strstr(output, "(void *) 0x") == NULL) {
-        fprintf(stderr, "asyncleak attach: gdb could not load the library into %ld:\n%s", pid, output ? output : "(no output)\n");
+        say_gdb_failed(pid, gdb_rc, "could not load the library into", output);
         rc = 1;
         goto out;
     }
