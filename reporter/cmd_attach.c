@@ -41,7 +41,9 @@ void al_cmd_attach_help(FILE *out)
           "\n"
           "Needs gdb and the right to ptrace PID (root, CAP_SYS_PTRACE, or\n"
           "kernel.yama.ptrace_scope=0 for a process of the same user).  When the\n"
-          "library is loaded already, only a dump is requested (dump signal).\n"
+          "library is loaded already, only a dump is requested.  Before calling\n"
+          "anything in PID, gdb moves the stopped thread out of the allocator and\n"
+          "loader and to a call boundary; when it cannot, nothing is called.\n"
           "\n"
           "Exit status: 0 attached (or dump requested), 1 the attach failed,\n"
           "2 usage error or refused (the target is left untouched).\n", out);
