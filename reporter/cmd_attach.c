@@ -168,22 +168,38 @@ static char *expand_pid(const char *pattern, long pid)
 
 static int run_gdb_argv(const char *gdb, char *const argv[], char **output);
 
-/* gdb -p PID -batch: one call in the target, from a safe point
- * (gdb_safe_point.c). */
-static int run_gdb_call(const char *gdb, long pid, const char *command, char **output)
+/* gdb -p PID -batch: the safe-point script (gdb_safe_point.c), then each
+ * of commands (NULL-terminated, at most 8) in the target, then detach. */
+static int run_gdb_commands(const char *gdb, long pid, const char *const commands[], char **output)
 {
     char pidbuf[32];
     char *script = al_gdb_safe_point_script();
-    char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q", "-ex", "set confirm off",
-                    "-x", script, "-ex", (char *)command, "-ex", "detach", NULL};
-    int rc;
+    const char *argv[32];
+    int i, n = 0, rc;
 
     if (script == NULL) {
         *output = strdup("asyncleak: cannot write gdb's script to a temporary file\n");
         return -1;
     }
     snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
-    rc = run_gdb_argv(gdb, argv, output);
+    argv[n++] = gdb;
+    argv[n++] = "-p";
+    argv[n++] = pidbuf;
+    argv[n++] = "-batch";
+    argv[n++] = "-nx";
+    argv[n++] = "-q";
+    argv[n++] = "-ex";
+    argv[n++] = "set confirm off";
+    argv[n++] = "-x";
+    argv[n++] = script;
+    for (i = 0; commands[i] != NULL && i < 8; i++) {
+        argv[n++] = "-ex";
+        argv[n++] = commands[i];
+    }
+    argv[n++] = "-ex";
+    argv[n++] = "detach";
+    argv[n] = NULL;
+    rc = run_gdb_argv(gdb, (char *const *)argv, output);
     unlink(script);
     free(script);
     return rc;
@@ -238,34 +254,18 @@ static int run_gdb_argv(const char *gdb, char *const argv[], char **output)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target, from a
- * safe point (gdb_safe_point.c). */
-static int run_gdb(const char *gdb, long pid, const char *options, const char *lib, char **output)
+/* setenv(ASYNCLEAK_OPTIONS), dlopen(lib), unsetenv, in the target. */
+static int run_gdb_load(const char *gdb, long pid, const char *options, const char *lib, char **output)
 {
-    char pidbuf[32], setenv_cmd[8192], dlopen_cmd[4400];
-    char *script = al_gdb_safe_point_script();
-    char *argv[] = {(char *)gdb, "-p", pidbuf, "-batch", "-nx", "-q",
-                    "-ex", "set confirm off",
-                    "-x", script,
-                    "-ex", setenv_cmd,
-                    "-ex", dlopen_cmd,
-                    "-ex", "call (char*)dlerror()",
-                    /* gdb would pick ld.so's own unsetenv: call libc's. */
-                    "-ex", "call (int)((int(*)(const char*))dlsym((void*)0, \"unsetenv\"))(\"ASYNCLEAK_OPTIONS\")",
-                    "-ex", "detach", NULL};
-    int rc;
+    char setenv_cmd[8192], dlopen_cmd[4400];
+    const char *commands[] = {setenv_cmd, dlopen_cmd, "call (char*)dlerror()",
+                              /* gdb would pick ld.so's own unsetenv: call libc's. */
+                              "call (int)((int(*)(const char*))dlsym((void*)0, \"unsetenv\"))(\"ASYNCLEAK_OPTIONS\")",
+                              NULL};
 
-    if (script == NULL) {
-        *output = strdup("asyncleak: cannot write gdb's script to a temporary file\n");
-        return -1;
-    }
-    snprintf(pidbuf, sizeof pidbuf, "%ld", pid);
     snprintf(setenv_cmd, sizeof setenv_cmd, "call (int)setenv(\"ASYNCLEAK_OPTIONS\", \"%s\", 1)", options);
     snprintf(dlopen_cmd, sizeof dlopen_cmd, "call (void*)dlopen(\"%s\", 2)", lib);
-    rc = run_gdb_argv(gdb, argv, output);
-    unlink(script);
-    free(script);
-    return rc;
+    return run_gdb_commands(gdb, pid, commands, output);
 }
 
 /* Why gdb's work in the target failed, and gdb's own output. */
@@ -288,6 +288,7 @@ int al_cmd_attach(int argc, char **argv)
     char options[4096] = "", why[512], path[64];
     char *maps = NULL, *gdb = NULL, *lib = NULL, *tried = NULL, *dir = NULL, *pattern = NULL;
     char *output = NULL, *report = NULL;
+    const char *dump_request[] = {"call (int)asyncleak_request_dump()", NULL};
     long pid;
     int i, minor, gdb_rc, rc = AL_EXIT_USAGE;
 
@@ -344,7 +345,7 @@ int al_cmd_attach(int argc, char **argv)
                     "but gdb is not installed to ask it for a dump (apt-get install gdb)\n", pid);
             goto out;
         }
-        gdb_rc = run_gdb_call(gdb, pid, "call (int)asyncleak_request_dump()", &output);
+        gdb_rc = run_gdb_commands(gdb, pid, dump_request, &output);
         if (gdb_rc != 0 || output == NULL) {
             say_gdb_failed(pid, gdb_rc, "could not ask for a dump from", output);
             rc = 1;
@@ -400,7 +401,7 @@ int al_cmd_attach(int argc, char **argv)
         free(abs);
     }
     report = expand_pid(pattern, pid);
-    gdb_rc = run_gdb(gdb, pid, options, lib, &output);
+    gdb_rc = run_gdb_load(gdb, pid, options, lib, &output);
     if (gdb_rc != 0 || output == NULL || strstr(output, "= (void *) 0x0\n") != NULL
         || strstr(output, "(void *) 0x") == NULL) {
         say_gdb_failed(pid, gdb_rc, "could not load the library into", output);
